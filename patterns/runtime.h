@@ -1,0 +1,79 @@
+#pragma once
+// The per-rule runtime interface and the clock the runtimes run on.
+//
+// A RuleRuntime holds one rule's keyed state (partial matches, windows, Lua state)
+// for one partition. The engine (patterns/engine.h) guarantees:
+//  - on_event() receives events of the rule's stream that passed the rule's `where`,
+//    per key in event-time order (ties in arrival order), and only events whose time
+//    is >= the watermark at the moment they were released;
+//  - when on_event(ev) is called, every earlier-timed event of that partition and
+//    stream has been delivered, and the watermark is >= ev.time, so a runtime may
+//    fire its own timers that fall before ev.time first;
+//  - on_watermark(wm) is called after the watermark advances (never backwards);
+//  - on_late_event() receives events older than the watermark; a runtime that can
+//    still use them (a window within its grace) returns true, else false and the
+//    engine counts the event as late for this rule.
+// Runtimes never read the wall clock: `now` values come from the Clock.
+// Thread rules: a runtime is used by one worker thread at a time.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "patterns/alert.h"
+#include "rules/rule.h"
+
+namespace vigil {
+
+// Wall time for detected_at; virtual in replay and tests.
+class Clock {
+public:
+    virtual ~Clock() = default;
+    virtual int64_t now_ms() const = 0;
+};
+
+class SystemClock : public Clock {
+public:
+    int64_t now_ms() const override;
+};
+
+class ManualClock : public Clock {
+public:
+    int64_t now_ms() const override { return now; }
+    int64_t now = 0;
+};
+
+struct RuleCounters {
+    uint64_t evaluations = 0;
+    uint64_t matches = 0;
+    uint64_t late_events = 0;
+    uint64_t errors = 0;
+    uint64_t dropped_partial_matches = 0;
+    uint64_t dropped_keys = 0;
+};
+
+class RuleRuntime {
+public:
+    virtual ~RuleRuntime() = default;
+    virtual void on_event(const EventPtr& ev, AlertSink& out) = 0;
+    virtual void on_watermark(int64_t watermark, AlertSink& out) = 0;
+    virtual bool on_late_event(const EventPtr& /*ev*/, AlertSink& /*out*/) { return false; }
+    // Keys with live state, and a rough byte count of that state.
+    virtual size_t key_count() const = 0;
+    virtual size_t state_bytes() const = 0;
+    // A human-readable view of one key's state ("why didn't this fire?").
+    virtual std::string describe_key(const std::string& key) const = 0;
+
+    const Rule& rule() const { return *rule_; }
+    const RuleCounters& counters() const { return counters_; }
+
+protected:
+    RuleRuntime(RulePtr rule, const Clock& clock) : rule_(std::move(rule)), clock_(clock) {}
+    RulePtr rule_;
+    const Clock& clock_;
+    RuleCounters counters_;
+};
+
+// Builds the runtime for a rule's body (pattern, window or Lua).
+std::unique_ptr<RuleRuntime> make_runtime(RulePtr rule, const Clock& clock);
+
+}  // namespace vigil

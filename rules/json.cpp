@@ -1,0 +1,477 @@
+#include "rules/json.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace vigil {
+
+namespace {
+constexpr int kMaxDepth = 128;
+}
+
+class JsonParser {
+public:
+    JsonParser(JsonDoc& doc, std::string_view text) : doc_(doc), p_(text.data()), begin_(text.data()),
+                                                        end_(text.data() + text.size()) {}
+
+    bool run(std::string* error, size_t* offset) {
+        skip_ws();
+        if (!value(0)) return fail(error, offset);
+        skip_ws();
+        if (p_ != end_) {
+            err_ = "unexpected text after the JSON value";
+            return fail(error, offset);
+        }
+        return true;
+    }
+
+private:
+    bool fail(std::string* error, size_t* offset) {
+        if (error) *error = err_;
+        if (offset) *offset = static_cast<size_t>(err_at_ - begin_);
+        doc_.clear();
+        return false;
+    }
+    bool error(const char* msg) {
+        err_ = msg;
+        err_at_ = p_;
+        return false;
+    }
+    void skip_ws() {
+        while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+    }
+    bool literal(const char* word, size_t n) {
+        if (static_cast<size_t>(end_ - p_) < n || std::memcmp(p_, word, n) != 0) return error("invalid literal");
+        p_ += n;
+        return true;
+    }
+
+    bool value(int depth) {
+        if (p_ >= end_) return error("unexpected end of input");
+        switch (*p_) {
+        case '{': return object(depth);
+        case '[': return array(depth);
+        case '"': {
+            uint32_t i = doc_.push(JsonType::String);
+            return string(i);
+        }
+        case 't': {
+            uint32_t i = doc_.push(JsonType::Bool);
+            doc_.nodes_[i].boolean = true;
+            return literal("true", 4);
+        }
+        case 'f': {
+            uint32_t i = doc_.push(JsonType::Bool);
+            doc_.nodes_[i].boolean = false;
+            return literal("false", 5);
+        }
+        case 'n': doc_.push(JsonType::Null); return literal("null", 4);
+        default: return number();
+        }
+    }
+
+    bool number() {
+        const char* start = p_;
+        if (p_ < end_ && *p_ == '-') ++p_;
+        if (p_ >= end_ || !(*p_ >= '0' && *p_ <= '9')) {
+            p_ = start;
+            return error("expected a JSON value");
+        }
+        while (p_ < end_ && ((*p_ >= '0' && *p_ <= '9') || *p_ == '.' || *p_ == 'e' || *p_ == 'E' ||
+                             *p_ == '+' || *p_ == '-'))
+            ++p_;
+        double d = 0;
+        auto [ptr, ec] = std::from_chars(start, p_, d);
+        if (ec != std::errc() || ptr != p_) {
+            p_ = start;
+            return error("invalid number");
+        }
+        uint32_t i = doc_.push(JsonType::Number);
+        doc_.nodes_[i].number = d;
+        return true;
+    }
+
+    static int hex(char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    }
+    bool read_hex4(uint32_t& cp) {
+        if (end_ - p_ < 4) return error("truncated \\u escape");
+        cp = 0;
+        for (int k = 0; k < 4; ++k) {
+            int h = hex(p_[k]);
+            if (h < 0) return error("invalid \\u escape");
+            cp = cp * 16 + static_cast<uint32_t>(h);
+        }
+        p_ += 4;
+        return true;
+    }
+    void put_utf8(uint32_t cp) {
+        std::string& s = doc_.strings_;
+        if (cp < 0x80) {
+            s += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+            s += static_cast<char>(0xC0 | (cp >> 6));
+            s += static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            s += static_cast<char>(0xE0 | (cp >> 12));
+            s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            s += static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+            s += static_cast<char>(0xF0 | (cp >> 18));
+            s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+            s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            s += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+    }
+
+    bool string(uint32_t node) {
+        ++p_;  // opening quote
+        std::string& s = doc_.strings_;
+        uint32_t off = static_cast<uint32_t>(s.size());
+        for (;;) {
+            const char* run = p_;
+            while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) ++p_;
+            s.append(run, static_cast<size_t>(p_ - run));
+            if (p_ >= end_) return error("unterminated string");
+            char c = *p_;
+            if (c == '"') {
+                ++p_;
+                break;
+            }
+            if (c != '\\') return error("control character in string");
+            ++p_;
+            if (p_ >= end_) return error("unterminated string");
+            char e = *p_++;
+            switch (e) {
+            case '"': s += '"'; break;
+            case '\\': s += '\\'; break;
+            case '/': s += '/'; break;
+            case 'b': s += '\b'; break;
+            case 'f': s += '\f'; break;
+            case 'n': s += '\n'; break;
+            case 'r': s += '\r'; break;
+            case 't': s += '\t'; break;
+            case 'u': {
+                uint32_t cp = 0;
+                if (!read_hex4(cp)) return false;
+                if (cp >= 0xD800 && cp <= 0xDBFF && end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u') {
+                    p_ += 2;
+                    uint32_t lo = 0;
+                    if (!read_hex4(lo)) return false;
+                    if (lo >= 0xDC00 && lo <= 0xDFFF) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                put_utf8(cp);
+                break;
+            }
+            default: --p_; return error("invalid escape in string");
+            }
+        }
+        doc_.nodes_[node].str_off = off;
+        doc_.nodes_[node].str_len = static_cast<uint32_t>(s.size() - off);
+        return true;
+    }
+
+    bool object(int depth) {
+        if (depth >= kMaxDepth) return error("nesting too deep");
+        uint32_t i = doc_.push(JsonType::Object);
+        ++p_;
+        skip_ws();
+        uint32_t count = 0;
+        if (p_ < end_ && *p_ == '}') {
+            ++p_;
+        } else {
+            for (;;) {
+                skip_ws();
+                if (p_ >= end_ || *p_ != '"') return error("expected a member name in quotes");
+                uint32_t k = doc_.push(JsonType::String);
+                if (!string(k)) return false;
+                skip_ws();
+                if (p_ >= end_ || *p_ != ':') return error("expected ':' after member name");
+                ++p_;
+                skip_ws();
+                if (!value(depth + 1)) return false;
+                ++count;
+                skip_ws();
+                if (p_ < end_ && *p_ == ',') {
+                    ++p_;
+                    continue;
+                }
+                if (p_ < end_ && *p_ == '}') {
+                    ++p_;
+                    break;
+                }
+                return error("expected ',' or '}' in object");
+            }
+        }
+        doc_.nodes_[i].count = count;
+        doc_.nodes_[i].end = static_cast<uint32_t>(doc_.nodes_.size());
+        return true;
+    }
+
+    bool array(int depth) {
+        if (depth >= kMaxDepth) return error("nesting too deep");
+        uint32_t i = doc_.push(JsonType::Array);
+        ++p_;
+        skip_ws();
+        uint32_t count = 0;
+        if (p_ < end_ && *p_ == ']') {
+            ++p_;
+        } else {
+            for (;;) {
+                skip_ws();
+                if (!value(depth + 1)) return false;
+                ++count;
+                skip_ws();
+                if (p_ < end_ && *p_ == ',') {
+                    ++p_;
+                    continue;
+                }
+                if (p_ < end_ && *p_ == ']') {
+                    ++p_;
+                    break;
+                }
+                return error("expected ',' or ']' in array");
+            }
+        }
+        doc_.nodes_[i].count = count;
+        doc_.nodes_[i].end = static_cast<uint32_t>(doc_.nodes_.size());
+        return true;
+    }
+
+    JsonDoc& doc_;
+    const char* p_;
+    const char* begin_;
+    const char* end_;
+    const char* err_at_ = nullptr;
+    const char* err_ = "";
+};
+
+uint32_t JsonDoc::push(JsonType t) {
+    uint32_t i = static_cast<uint32_t>(nodes_.size());
+    nodes_.push_back(Node{t, false, i + 1, 0, 0, 0, 0.0});
+    return i;
+}
+
+bool JsonDoc::parse(std::string_view text, std::string* error, size_t* error_offset) {
+    clear();
+    nodes_.reserve(16);
+    strings_.reserve(text.size());
+    JsonParser p(*this, text);
+    return p.run(error, error_offset);
+}
+
+void JsonDoc::clear() {
+    nodes_.clear();
+    strings_.clear();
+    open_.clear();
+}
+
+void JsonDoc::added_value() {
+    if (open_.empty()) return;
+    Node& parent = nodes_[open_.back()];
+    if (parent.type == JsonType::Array) ++parent.count;
+}
+
+void JsonDoc::begin_object() {
+    added_value();
+    open_.push_back(push(JsonType::Object));
+}
+void JsonDoc::begin_array() {
+    added_value();
+    open_.push_back(push(JsonType::Array));
+}
+void JsonDoc::end() {
+    if (open_.empty()) return;
+    nodes_[open_.back()].end = static_cast<uint32_t>(nodes_.size());
+    open_.pop_back();
+}
+void JsonDoc::key(std::string_view k) {
+    if (!open_.empty()) ++nodes_[open_.back()].count;
+    uint32_t i = push(JsonType::String);
+    nodes_[i].str_off = static_cast<uint32_t>(strings_.size());
+    nodes_[i].str_len = static_cast<uint32_t>(k.size());
+    strings_.append(k);
+}
+void JsonDoc::null_value() {
+    added_value();
+    push(JsonType::Null);
+}
+void JsonDoc::bool_value(bool b) {
+    added_value();
+    nodes_[push(JsonType::Bool)].boolean = b;
+}
+void JsonDoc::number_value(double d) {
+    added_value();
+    nodes_[push(JsonType::Number)].number = d;
+}
+void JsonDoc::string_value(std::string_view s) {
+    added_value();
+    uint32_t i = push(JsonType::String);
+    nodes_[i].str_off = static_cast<uint32_t>(strings_.size());
+    nodes_[i].str_len = static_cast<uint32_t>(s.size());
+    strings_.append(s);
+}
+void JsonDoc::copy_value(JsonRef v) {
+    if (!v.valid()) {
+        null_value();
+        return;
+    }
+    switch (v.type()) {
+    case JsonType::Null: null_value(); break;
+    case JsonType::Bool: bool_value(v.as_bool()); break;
+    case JsonType::Number: number_value(v.as_number()); break;
+    case JsonType::String: string_value(v.as_string()); break;
+    case JsonType::Array:
+        begin_array();
+        for (size_t i = 0; i < v.size(); ++i) copy_value(v.at(i));
+        end();
+        break;
+    case JsonType::Object:
+        begin_object();
+        for (size_t i = 0; i < v.size(); ++i) {
+            key(v.member_name(i));
+            copy_value(v.member_value(i));
+        }
+        end();
+        break;
+    }
+}
+
+JsonType JsonRef::type() const { return doc_->node(index_).type; }
+bool JsonRef::as_bool() const { return valid() && doc_->node(index_).boolean; }
+double JsonRef::as_number() const { return valid() ? doc_->node(index_).number : 0.0; }
+std::string_view JsonRef::as_string() const {
+    if (!is_string()) return {};
+    return doc_->str(doc_->node(index_));
+}
+
+JsonRef JsonRef::operator[](std::string_view key) const {
+    if (!is_object()) return {};
+    const auto& n = doc_->node(index_);
+    uint32_t i = index_ + 1;
+    while (i < n.end) {
+        const auto& k = doc_->node(i);
+        if (doc_->str(k) == key) return JsonRef(doc_, i + 1);
+        i = doc_->node(i + 1).end;
+    }
+    return {};
+}
+
+JsonRef JsonRef::at(size_t idx) const {
+    if (!is_array()) return {};
+    const auto& n = doc_->node(index_);
+    if (idx >= n.count) return {};
+    uint32_t i = index_ + 1;
+    for (size_t k = 0; k < idx; ++k) i = doc_->node(i).end;
+    return JsonRef(doc_, i);
+}
+
+size_t JsonRef::size() const {
+    if (!valid()) return 0;
+    const auto& n = doc_->node(index_);
+    return (n.type == JsonType::Array || n.type == JsonType::Object) ? n.count : 0;
+}
+
+std::string_view JsonRef::member_name(size_t idx) const {
+    if (!is_object()) return {};
+    uint32_t i = index_ + 1;
+    for (size_t k = 0; k < idx; ++k) i = doc_->node(i + 1).end;
+    return doc_->str(doc_->node(i));
+}
+
+JsonRef JsonRef::member_value(size_t idx) const {
+    if (!is_object()) return {};
+    uint32_t i = index_ + 1;
+    for (size_t k = 0; k < idx; ++k) i = doc_->node(i + 1).end;
+    return JsonRef(doc_, i + 1);
+}
+
+void json_escape(std::string& out, std::string_view s) {
+    static const char* hexd = "0123456789abcdef";
+    out += '"';
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (u < 0x20) {
+                out += "\\u00";
+                out += hexd[u >> 4];
+                out += hexd[u & 15];
+            } else {
+                out += c;
+            }
+        }
+    }
+    out += '"';
+}
+
+void json_number(std::string& out, double d) {
+    if (!std::isfinite(d)) {
+        out += "null";
+        return;
+    }
+    char buf[32];
+    if (d == std::floor(d) && std::fabs(d) < 9.0e15) {
+        auto [p, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(d));
+        out.append(buf, p);
+        return;
+    }
+    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, d);
+    out.append(buf, p);
+}
+
+void JsonRef::write(std::string& out) const {
+    if (!valid()) {
+        out += "null";
+        return;
+    }
+    const auto& n = doc_->node(index_);
+    switch (n.type) {
+    case JsonType::Null: out += "null"; break;
+    case JsonType::Bool: out += n.boolean ? "true" : "false"; break;
+    case JsonType::Number: json_number(out, n.number); break;
+    case JsonType::String: json_escape(out, doc_->str(n)); break;
+    case JsonType::Array: {
+        out += '[';
+        uint32_t i = index_ + 1;
+        for (uint32_t k = 0; k < n.count; ++k) {
+            if (k) out += ',';
+            JsonRef(doc_, i).write(out);
+            i = doc_->node(i).end;
+        }
+        out += ']';
+        break;
+    }
+    case JsonType::Object: {
+        out += '{';
+        uint32_t i = index_ + 1;
+        for (uint32_t k = 0; k < n.count; ++k) {
+            if (k) out += ',';
+            json_escape(out, doc_->str(doc_->node(i)));
+            out += ':';
+            JsonRef(doc_, i + 1).write(out);
+            i = doc_->node(i + 1).end;
+        }
+        out += '}';
+        break;
+    }
+    }
+}
+
+std::string JsonRef::dump() const {
+    std::string s;
+    write(s);
+    return s;
+}
+
+}  // namespace vigil

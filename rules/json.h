@@ -1,0 +1,118 @@
+#pragma once
+// JSON documents for events and alerts.
+//
+// A JsonDoc is one parsed JSON text stored flat: a vector of nodes and one string
+// buffer, so parsing an event costs two allocations whatever its shape, and a
+// JsonRef (document pointer + node index) is a cheap, copyable view into it.
+// Guarantees: parse() either fills the document completely or reports the byte
+// offset and reason of the first error; it never throws. Refs stay valid as long
+// as the JsonDoc lives and is not re-parsed. Thread rules: a const JsonDoc may be
+// read from any number of threads.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil {
+
+enum class JsonType : uint8_t { Null, Bool, Number, String, Array, Object };
+
+class JsonDoc;
+
+class JsonRef {
+public:
+    JsonRef() = default;
+    JsonRef(const JsonDoc* doc, uint32_t index) : doc_(doc), index_(index) {}
+
+    // A ref obtained from a missing member or an out-of-range index is invalid.
+    bool valid() const { return doc_ != nullptr; }
+    JsonType type() const;
+    bool is_null() const { return valid() && type() == JsonType::Null; }
+    bool is_bool() const { return valid() && type() == JsonType::Bool; }
+    bool is_number() const { return valid() && type() == JsonType::Number; }
+    bool is_string() const { return valid() && type() == JsonType::String; }
+    bool is_array() const { return valid() && type() == JsonType::Array; }
+    bool is_object() const { return valid() && type() == JsonType::Object; }
+
+    bool as_bool() const;
+    double as_number() const;
+    std::string_view as_string() const;
+
+    // Object member by name (first match), array element by index.
+    JsonRef operator[](std::string_view key) const;
+    JsonRef at(size_t i) const;
+    // Number of array elements or object members; 0 for scalars.
+    size_t size() const;
+    // For objects: the i-th member's name and value (i < size()).
+    std::string_view member_name(size_t i) const;
+    JsonRef member_value(size_t i) const;
+
+    // Appends this value as compact JSON.
+    void write(std::string& out) const;
+    std::string dump() const;
+
+    const JsonDoc* doc() const { return doc_; }
+    uint32_t index() const { return index_; }
+
+private:
+    const JsonDoc* doc_ = nullptr;
+    uint32_t index_ = 0;
+};
+
+class JsonDoc {
+public:
+    struct Node {
+        JsonType type;
+        bool boolean;
+        uint32_t end;    // index one past this node's subtree
+        uint32_t count;  // array elements / object members
+        uint32_t str_off;
+        uint32_t str_len;
+        double number;
+    };
+
+    // Parses `text`. On failure returns false, sets `error` and `error_offset`
+    // (byte offset into text) and leaves the document empty.
+    bool parse(std::string_view text, std::string* error = nullptr, size_t* error_offset = nullptr);
+    static bool parse(std::string_view text, JsonDoc& out, std::string* error = nullptr,
+                      size_t* error_offset = nullptr) {
+        return out.parse(text, error, error_offset);
+    }
+
+    JsonRef root() const { return nodes_.empty() ? JsonRef() : JsonRef(this, 0); }
+    bool empty() const { return nodes_.empty(); }
+    void clear();
+
+    // Building documents by hand (tests, YAML test events, table rows): start a
+    // container, add values, end it. Object members are added as key() then a value.
+    void begin_object();
+    void begin_array();
+    void end();  // closes the innermost open container
+    void key(std::string_view k);
+    void null_value();
+    void bool_value(bool b);
+    void number_value(double d);
+    void string_value(std::string_view s);
+    // Copies a value from another document.
+    void copy_value(JsonRef v);
+
+    const Node& node(uint32_t i) const { return nodes_[i]; }
+    std::string_view str(const Node& n) const { return std::string_view(strings_).substr(n.str_off, n.str_len); }
+    size_t memory_bytes() const { return nodes_.capacity() * sizeof(Node) + strings_.capacity(); }
+
+private:
+    friend class JsonParser;
+    uint32_t push(JsonType t);
+    void added_value();
+
+    std::vector<Node> nodes_;
+    std::string strings_;
+    std::vector<uint32_t> open_;  // builder stack of open containers
+};
+
+// Appends `s` as a quoted, escaped JSON string.
+void json_escape(std::string& out, std::string_view s);
+// Appends a number the way JSON readers expect (integers without a fraction).
+void json_number(std::string& out, double d);
+
+}  // namespace vigil
