@@ -1,0 +1,97 @@
+#pragma once
+// vigil.yaml (SPEC section 2) as plain structs.
+//
+// load_config() parses and validates the whole file in one pass and reports every
+// problem as `file:line:col: error: message`: unknown keys with "did you mean",
+// wrong types, bad durations and sizes, missing required keys. A Config is only
+// returned when there were no errors. Relative paths (data_dir, rules, TLS files)
+// are resolved against the config file's folder.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rules/diagnostics.h"
+#include "rules/event.h"
+
+namespace vigil {
+
+struct MqttTlsConfig {
+    std::string ca_file, cert_file, key_file;
+    bool enabled() const { return !ca_file.empty(); }
+};
+
+struct MqttConfig {
+    std::string host = "127.0.0.1";
+    int port = 1883;
+    std::string client_id = "vigil";
+    std::string username;
+    std::string password_file;  // password also from env VIGIL_MQTT_PASSWORD
+    MqttTlsConfig tls;
+    int protocol = 5;           // 5 or 4 (3.1.1)
+    int keepalive_s = 30;
+    int connections = 1;        // N clients in a $share group
+    int64_t session_expiry_s = 7 * 86400;
+    int receive_maximum = 100;
+};
+
+enum class SyncMode { Periodic, Always };
+
+struct DurabilityConfig {
+    SyncMode sync = SyncMode::Periodic;
+    int64_t sync_interval_ms = 100;
+};
+
+struct RetentionConfig {
+    int64_t max_age_ms = 7LL * 86'400'000;
+    uint64_t max_bytes = 4ULL << 30;
+};
+
+struct AlertsConfig {
+    std::string topic = "vigil/alerts/{rule}/{key}";
+    int qos = 1;
+    uint64_t max_outbox = 100000;
+};
+
+struct AdminConfig {
+    std::string listen = "127.0.0.1:9464";  // "" or "off" disables
+    std::string token;                      // bearer token for state-changing calls
+};
+
+struct LogConfig {
+    std::string level = "info";
+    std::string format = "text";  // text | json
+};
+
+struct EngineConfig {
+    int workers = 1;
+    int64_t checkpoint_interval_ms = 1000;
+    uint64_t checkpoint_events = 10000;
+};
+
+struct Config {
+    std::string file;  // where it was read from
+    std::string data_dir = "/var/lib/vigil";
+    uint32_t partitions = 8;
+    uint64_t map_size = 1ULL << 30;  // storage.map_size: initial LMDB map size
+    MqttConfig mqtt;
+    std::vector<StreamSpec> streams;
+    DurabilityConfig durability;
+    RetentionConfig retention;
+    std::string rules;  // folder (or file) of rules
+    AlertsConfig alerts;
+    AdminConfig admin;
+    LogConfig log;
+    EngineConfig engine;
+
+    const StreamSpec* stream(std::string_view name) const {
+        for (const auto& s : streams)
+            if (s.name == name) return &s;
+        return nullptr;
+    }
+};
+
+std::optional<Config> load_config(const std::string& path, Diagnostics& diags);
+std::optional<Config> load_config_text(const std::string& yaml, const std::string& file, Diagnostics& diags);
+
+}  // namespace vigil
