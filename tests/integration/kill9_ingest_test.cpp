@@ -61,7 +61,6 @@ TEST_CASE("kill -9 during ingest loses no acknowledged event") {
     start_vigil(vigil);
     // The first run creates the persistent session; from then on the broker queues for it.
     REQUIRE(eventually([&] { return read_file(dir.file("vigil.err")).find("ready:") != std::string::npos; }, 15000));
-    REQUIRE(eventually([&] { return broker.log().find("vigil-kill9") != std::string::npos || true; }, 100));
 
     Publisher pub(broker.port(), "kill9-publisher");
     REQUIRE(pub.connected());
