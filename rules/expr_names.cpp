@@ -338,13 +338,10 @@ uint32_t Compiler::binary(Op op, uint32_t a, uint32_t b, uint32_t pos) {
             error(pos, "cannot compare " + a_type(ta) + " with " + a_type(tb));
         }
     } else if (is_order(op)) {
-        for (Type t : {ta, tb}) {
-            if (t == Type::Bool || t == Type::Null) {
-                error(pos, "\"" + o + "\" cannot order " + a_type(t) + " (only numbers and strings)");
-                known = false;
-            }
-        }
-        if (known && ta != tb) error(pos, "cannot compare " + a_type(ta) + " with " + a_type(tb));
+        Type bad = ta == Type::Bool || ta == Type::Null ? ta : tb == Type::Bool || tb == Type::Null ? tb : Type::Any;
+        if (bad != Type::Any) {
+            error(pos, "\"" + o + "\" cannot order " + a_type(bad) + " (only numbers and strings)");
+        } else if (known && ta != tb) error(pos, "cannot compare " + a_type(ta) + " with " + a_type(tb));
     } else if (op == Op::Add) {
         bool bad = ta == Type::Bool || ta == Type::Null || tb == Type::Bool || tb == Type::Null ||
                    (known && ta != tb);

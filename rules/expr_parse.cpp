@@ -329,8 +329,14 @@ uint32_t Compiler::parse_primary() {
         if (t.text == "(") {
             ++i_;
             expect_operand(toks_[i_ - 1]);
+            uint32_t open = toks_[i_ - 1].pos;
             uint32_t x = parse_expr();
-            expect_punct(")");
+            if (!accept_punct(")")) {
+                SourcePos o = pos_at(open);
+                std::string where = o.line == pos_at(tok().pos).line ? "column " + std::to_string(o.col)
+                                    : "line " + std::to_string(o.line) + ", column " + std::to_string(o.col);
+                syntax(tok().pos, "expected \")\" to close the \"(\" at " + where);
+            }
             return x;
         }
         break;
