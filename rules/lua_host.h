@@ -143,4 +143,15 @@ void lua_push_value(lua_State* L, const Value& v);
 // Pushes a JSON value as Lua (objects and arrays become tables, null becomes nil).
 void lua_push_json(lua_State* L, JsonRef v);
 
+// The compact, deterministic byte form of plain Lua data (nil, booleans,
+// integers, floats, strings and tables of them, nested up to 32 deep; table
+// entries in a canonical order), for checkpoints of rule state. Functions,
+// userdata and cycles are refused: false, with `error` set. Does not allocate
+// inside the state, so it may run outside LuaHost::run().
+bool lua_serialize(lua_State* L, int index, std::string& out, std::string* error);
+// Pushes the value decoded from `bytes` (which must hold exactly one value) and
+// returns true; on malformed input pushes nothing and returns false. Allocates
+// in the state: call it inside LuaHost::run().
+bool lua_deserialize(lua_State* L, std::string_view bytes, std::string* error);
+
 }  // namespace vigil
