@@ -113,15 +113,26 @@ struct Invoke {
 
 int invoke_tramp(lua_State* L) {
     auto* in = static_cast<Invoke*>(lua_touserdata(L, 1));
+    push_key(L, *in->key);  // 2: interned once, used three times
     lua_rawgeti(L, LUA_REGISTRYINDEX, in->fn_ref);
     if (in->event) {
         push_event(L, *in->event);
     } else {
-        push_key(L, *in->key);
+        lua_pushvalue(L, 2);
     }
-    push_state(L, in->states_ref, *in->key, true);
+    // state: states[key], created on first use
+    lua_rawgeti(L, LUA_REGISTRYINDEX, in->states_ref);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_remove(L, -2);
     lua_rawgeti(L, LUA_REGISTRYINDEX, in->ctx_ref);
-    push_key(L, *in->key);
+    lua_pushvalue(L, 2);
     lua_setfield(L, -2, "key");
     lua_call(L, 3, 0);
     return 0;

@@ -28,7 +28,7 @@ void* capped_alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
         im->mem_used -= old;
         return nullptr;
     }
-    if (nsize > old && im->mem_used - old + nsize > im->mem_limit) return nullptr;
+    if (nsize > old && im->enforce_cap && im->mem_used - old + nsize > im->mem_limit) return nullptr;
     void* p = std::realloc(ptr, nsize);
     if (!p) return nullptr;
     im->mem_used = im->mem_used - old + nsize;
@@ -53,37 +53,6 @@ int at_panic(lua_State* L) {
     const char* msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
     spdlog::critical("lua: unprotected error: {}", msg);
     std::abort();
-}
-
-struct CallArgs {
-    int ref;
-    const Value* args;
-    size_t nargs;
-    std::string* scratch;
-    Value result;
-};
-
-int call_trampoline(lua_State* L) {
-    auto* ca = static_cast<CallArgs*>(lua_touserdata(L, 1));
-    if (!lua_checkstack(L, static_cast<int>(ca->nargs) + 4)) return luaL_error(L, "too many arguments");
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ca->ref);
-    for (size_t i = 0; i < ca->nargs; ++i) lua_push_value(L, ca->args[i]);
-    lua_call(L, static_cast<int>(ca->nargs), 1);
-    switch (lua_type(L, -1)) {
-    case LUA_TNIL: ca->result = Value::null(); break;
-    case LUA_TBOOLEAN: ca->result = Value::of(lua_toboolean(L, -1) != 0); break;
-    case LUA_TNUMBER: ca->result = Value::of(static_cast<double>(lua_tonumber(L, -1))); break;
-    case LUA_TSTRING: {
-        size_t len = 0;
-        const char* s = lua_tolstring(L, -1, &len);
-        size_t off = ca->scratch->size();
-        ca->scratch->append(s, len);
-        ca->result = Value::of(std::string_view(ca->scratch->data() + off, len));
-        break;
-    }
-    default: ca->result = Value::missing(); break;  // tables, functions: no Value form
-    }
-    return 0;
 }
 
 }  // namespace
@@ -133,8 +102,16 @@ bool LuaHost::open(std::string_view source, std::string& error) {
 
 LuaStatus LuaHost::run(LuaFn fn, void* ud, bool user_code) {
     if (disabled_ && user_code) return LuaStatus::Disabled;
+    int base = lua_gettop(L_);
+    lua_pushcfunction(L_, fn);  // light C function and light userdata: no allocation
+    lua_pushlightuserdata(L_, ud);
+    LuaStatus st = pcall_at(base, 1, user_code);
+    if (st == LuaStatus::Ok) lua_settop(L_, base);
+    return st;
+}
+
+LuaStatus LuaHost::pcall_at(int base, int nargs, bool user_code) {
     lua_State* L = L_;
-    int base = lua_gettop(L);
     impl_->executed = 0;
     impl_->cpu_overrun = false;
     if (impl_->hook_step != kHookStep) {
@@ -142,11 +119,8 @@ LuaStatus LuaHost::run(LuaFn fn, void* ud, bool user_code) {
         lua_sethook(L, count_hook, LUA_MASKCOUNT, kHookStep);
     }
     if (user_code) ++counters_.calls;
-    lua_pushcfunction(L, fn);  // light C function and light userdata: no allocation
-    lua_pushlightuserdata(L, ud);
-    int st = lua_pcall(L, 1, 0, 0);
+    int st = lua_pcall(L, nargs, user_code ? 1 : 0, 0);
     if (st == LUA_OK) {
-        lua_settop(L, base);
         if (user_code) counters_.consecutive_overruns = 0;
         return LuaStatus::Ok;
     }
@@ -240,9 +214,38 @@ Value LuaHost::call(std::string_view name, const Value* args, size_t nargs, std:
         last_error_ = "lua: no function '" + std::string(name) + "'";
         return Value::missing();
     }
-    CallArgs ca{ref, args, nargs, &scratch, Value::missing()};
-    if (run(call_trampoline, &ca) != LuaStatus::Ok) return Value::missing();
-    return ca.result;
+    lua_State* L = L_;
+    int base = lua_gettop(L);
+    if (!lua_checkstack(L, static_cast<int>(nargs) + 4)) {
+        ++counters_.runtime_errors;
+        last_error_ = "lua: too many arguments";
+        return Value::missing();
+    }
+    // The arguments are pushed outside protected mode (a trampoline would cost a
+    // third of the call), so the cap is lifted while they are: a memory error
+    // here could not be caught. They are bounded by the event size.
+    impl_->enforce_cap = false;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    for (size_t i = 0; i < nargs; ++i) lua_push_value(L, args[i]);
+    impl_->enforce_cap = true;
+    if (pcall_at(base, static_cast<int>(nargs), true) != LuaStatus::Ok) return Value::missing();
+    Value result;
+    switch (lua_type(L, -1)) {
+    case LUA_TNIL: result = Value::null(); break;
+    case LUA_TBOOLEAN: result = Value::of(lua_toboolean(L, -1) != 0); break;
+    case LUA_TNUMBER: result = Value::of(static_cast<double>(lua_tonumber(L, -1))); break;
+    case LUA_TSTRING: {
+        size_t len = 0;
+        const char* s = lua_tolstring(L, -1, &len);
+        size_t off = scratch.size();
+        scratch.append(s, len);
+        result = Value::of(std::string_view(scratch.data() + off, len));
+        break;
+    }
+    default: break;  // tables, functions: no Value form
+    }
+    lua_settop(L, base);
+    return result;
 }
 
 std::shared_ptr<LuaHost> LuaHost::clone() const {

@@ -113,6 +113,9 @@ private:
     LuaHost() = default;
     bool open(std::string_view source, std::string& error);
     int function_ref(std::string_view name) const;
+    // lua_pcall of the function and `nargs` arguments above `base`, with the
+    // budget reset; user calls keep one result on the stack on Ok.
+    LuaStatus pcall_at(int base, int nargs, bool user_code);
 
     lua_State* L_ = nullptr;
     std::unique_ptr<Impl> impl_;

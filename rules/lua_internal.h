@@ -16,6 +16,7 @@ struct LuaHost::Impl {
     uint64_t instr_limit = 0;
     int hook_step = 0;
     bool cpu_overrun = false;
+    bool enforce_cap = true;  // off only while LuaHost::call pushes arguments
     double log_tokens = -1;  // token bucket of log(...); < 0: not started
     int64_t log_last_ns = 0;
     void* user = nullptr;    // the runtime driving this state (ctx callbacks), if any

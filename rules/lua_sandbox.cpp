@@ -161,6 +161,18 @@ int lua_log(lua_State* L) {
     return 0;
 }
 
+// setmetatable without __gc: finalizers would run at GC time, inside whichever
+// call happens to allocate, outside the rule's own event (non-deterministic).
+int guarded_setmetatable(lua_State* L) {
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL) return luaL_error(L, "setmetatable: __gc metamethods are not allowed");
+        lua_pop(L, 1);
+    }
+    auto original = lua_tocfunction(L, lua_upvalueindex(1));
+    return original(L);
+}
+
 int read_only_newindex(lua_State* L) {
     return luaL_error(L, "library table '%s' is read-only", lua_tostring(L, lua_upvalueindex(1)));
 }
@@ -227,6 +239,9 @@ void lua_open_sandbox(lua_State* L) {
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
     lua_register(L, "log", lua_log);
+    lua_getglobal(L, "setmetatable");
+    lua_pushcclosure(L, guarded_setmetatable, 1);
+    lua_setglobal(L, "setmetatable");
     for (const char* name : {LUA_TABLIBNAME, LUA_STRLIBNAME, LUA_MATHLIBNAME, LUA_UTF8LIBNAME}) make_read_only(L, name);
 }
 

@@ -158,6 +158,8 @@ TEST_CASE("lua sandbox: the string metatable and library tables cannot be change
           std::string::npos);
     CHECK(run_body("math.floor = nil").find("library table 'math' is read-only") != std::string::npos);
     CHECK(run_body("setmetatable(string, nil)").find("cannot change a protected metatable") != std::string::npos);
+    CHECK(run_body("setmetatable({}, {__gc = function() end})").find("__gc metamethods are not allowed") !=
+          std::string::npos);
     // the guarded functions stay in place through the method syntax too
     CHECK(run_body("return ('a'):rep(1e9)").find("string.rep: result of") != std::string::npos);
 }
