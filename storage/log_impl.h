@@ -75,7 +75,6 @@ struct EventLog::Impl {
     std::vector<std::string> last_time_key;
     uint64_t next_outbox_seq = 1;
     int64_t retention_due = 0;
-    std::string buf;
 
     // Periodic sync.
     std::mutex sync_mu;

@@ -53,10 +53,11 @@ int put_record(EventLog::Impl& im, mdb::Txn& txn, TxnState& ts, const AppendRequ
     offset = ts.next[p];
     char k[8];
     put_be64(k, offset);
-    im.buf.clear();
-    encode_record(r.event_time, r.ingest_time, r.stream, r.key, r.topic, r.payload, im.buf);
-    int rc = cursor(ts.log_cur, p, txn, im.log_dbi[p]).put({k, 8}, im.buf, MDB_APPEND);
+    char* dst = nullptr;
+    size_t size = record_size(r.stream, r.key, r.topic, r.payload);
+    int rc = cursor(ts.log_cur, p, txn, im.log_dbi[p]).reserve({k, 8}, size, dst, MDB_APPEND);
     if (rc) return rc;
+    encode_record_into(dst, r.event_time, r.ingest_time, r.stream, r.key, r.topic, r.payload);
     char tk[16];
     encode_time_key(r.event_time, offset, tk);
     std::string_view tkv(tk, 16);

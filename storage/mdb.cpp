@@ -147,4 +147,11 @@ int Cursor::put(std::string_view key, std::string_view value, unsigned flags) {
     return mdb_cursor_put(cur_, &k, &v, flags);
 }
 
+int Cursor::reserve(std::string_view key, size_t size, char*& out, unsigned flags) {
+    MDB_val k = val(key), v{size, nullptr};
+    int rc = mdb_cursor_put(cur_, &k, &v, flags | MDB_RESERVE);
+    if (rc == 0) out = static_cast<char*>(v.mv_data);
+    return rc;
+}
+
 }  // namespace vigil::mdb

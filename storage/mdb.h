@@ -91,6 +91,9 @@ public:
     int get(std::string_view& key, std::string_view& value, MDB_cursor_op op);
     int seek(std::string_view key, std::string_view& found_key, std::string_view& value);
     int put(std::string_view key, std::string_view value, unsigned flags = 0);
+    // MDB_RESERVE: makes room for `size` bytes and points `out` at it (valid until
+    // the next write in the transaction).
+    int reserve(std::string_view key, size_t size, char*& out, unsigned flags = 0);
     int del() { return mdb_cursor_del(cur_, 0); }
 
     MDB_cursor* get() const { return cur_; }

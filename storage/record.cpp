@@ -1,5 +1,8 @@
 #include "storage/record.h"
 
+#include <bit>
+#include <cstring>
+
 namespace vigil {
 namespace {
 
@@ -21,12 +24,14 @@ Record Record::from(const RecordView& v) {
 }
 
 void put_be64(char* out, uint64_t v) {
-    for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xFF);
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+    std::memcpy(out, &v, 8);
 }
 
 uint64_t get_be64(const char* in) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+    uint64_t v;
+    std::memcpy(&v, in, 8);
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
     return v;
 }
 
@@ -46,18 +51,26 @@ std::string be64_key(uint64_t v) {
     return s;
 }
 
-void encode_record(int64_t event_time, int64_t ingest_time, std::string_view stream, std::string_view key,
-                   std::string_view topic, std::string_view payload, std::string& out) {
-    size_t at = out.size();
-    out.resize(at + kRecordHeaderBytes);
-    char* h = out.data() + at;
+void encode_record_into(char* h, int64_t event_time, int64_t ingest_time, std::string_view stream,
+                        std::string_view key, std::string_view topic, std::string_view payload) {
     h[0] = static_cast<char>(kRecordFormat);
     put_le(h + 1, static_cast<uint64_t>(event_time), 8);
     put_le(h + 9, static_cast<uint64_t>(ingest_time), 8);
     put_le(h + 17, stream.size(), 2);
     put_le(h + 19, key.size(), 2);
     put_le(h + 21, topic.size(), 2);
-    out.append(stream).append(key).append(topic).append(payload);
+    char* at = h + kRecordHeaderBytes;
+    for (std::string_view part : {stream, key, topic, payload}) {
+        if (!part.empty()) std::memcpy(at, part.data(), part.size());
+        at += part.size();
+    }
+}
+
+void encode_record(int64_t event_time, int64_t ingest_time, std::string_view stream, std::string_view key,
+                   std::string_view topic, std::string_view payload, std::string& out) {
+    size_t at = out.size();
+    out.resize(at + record_size(stream, key, topic, payload));
+    encode_record_into(out.data() + at, event_time, ingest_time, stream, key, topic, payload);
 }
 
 bool decode_record(std::string_view value, RecordView& out) {

@@ -52,6 +52,13 @@ inline int64_t time_from_bits(uint64_t b) { return static_cast<int64_t>(b ^ (1UL
 // must each be at most kMaxHeaderField bytes (checked by the caller).
 void encode_record(int64_t event_time, int64_t ingest_time, std::string_view stream, std::string_view key,
                    std::string_view topic, std::string_view payload, std::string& out);
+// The same, into `out` of record_size() bytes (e.g. space reserved in a page).
+inline size_t record_size(std::string_view stream, std::string_view key, std::string_view topic,
+                          std::string_view payload) {
+    return kRecordHeaderBytes + stream.size() + key.size() + topic.size() + payload.size();
+}
+void encode_record_into(char* out, int64_t event_time, int64_t ingest_time, std::string_view stream,
+                        std::string_view key, std::string_view topic, std::string_view payload);
 // Parses a value written by encode_record into `out` (partition/offset untouched).
 bool decode_record(std::string_view value, RecordView& out);
 
