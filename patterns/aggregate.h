@@ -112,7 +112,9 @@ public:
     bool empty() const { return times_.empty(); }
     uint64_t events() const { return times_.size(); }
     int64_t last_time() const { return times_.back(); }
-    void write_values(const AggPlan& plan, std::string& out) const;
+    // `vals` and `docs` are scratch space (reused to avoid allocating).
+    void write_values(const AggPlan& plan, std::string& out, std::vector<Value>& vals,
+                      std::vector<JsonDoc>& docs) const;
     void values(const AggPlan& plan, std::vector<Value>& out, std::vector<JsonDoc>& docs) const;
     size_t bytes() const;
 

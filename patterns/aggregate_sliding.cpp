@@ -111,9 +111,8 @@ void SlidingAggregates::expire(const AggPlan& plan, int64_t bound) {
     while (!times_.empty() && times_.front() <= bound) remove_front(plan);
 }
 
-void SlidingAggregates::write_values(const AggPlan& plan, std::string& out) const {
-    std::vector<Value> vals;
-    std::vector<JsonDoc> docs;
+void SlidingAggregates::write_values(const AggPlan& plan, std::string& out, std::vector<Value>& vals,
+                                     std::vector<JsonDoc>& docs) const {
     values(plan, vals, docs);
     out += '{';
     for (size_t i = 0; i < plan.size(); ++i) {

@@ -2,6 +2,8 @@
 // window_assign.cpp.
 #include "patterns/window.h"
 
+#include <algorithm>
+
 #include "rules/hash.h"
 
 namespace vigil {
@@ -9,6 +11,7 @@ namespace vigil {
 WindowRuntime::WindowRuntime(RulePtr rule, const Clock& clock)
     : RuleRuntime(std::move(rule), clock), throttle_(rule_->emit.throttle_ms) {
     valid_ = AggPlan::build(rule_->window.aggregates, plan_, &plan_error_);
+    keys_.reserve(std::min<size_t>(rule_->max_keys, 4096));
 }
 
 std::unique_ptr<RuleRuntime> make_window_runtime(RulePtr rule, const Clock& clock) {
@@ -82,30 +85,48 @@ void WindowRuntime::fire(const Timer& t, AlertSink& out) {
 // ---- keys ----
 
 WindowRuntime::KeyState* WindowRuntime::key_state(const std::string& key) {
-    auto it = keys_.find(key);
-    if (it != keys_.end()) {
-        touch(it->second);
-        return &it->second;
-    }
-    if (rule_->max_keys > 0 && keys_.size() >= rule_->max_keys && !lru_.empty()) {
-        erase_key(*lru_.front());
-        ++counters_.dropped_keys;
-    }
-    KeyState& ks = keys_[key];
+    ++seq_;
+    auto [it, inserted] = keys_.try_emplace(key);
+    KeyState& ks = it->second;
+    ks.touched = seq_;
+    if (!inserted) return &ks;
     ks.key = key;
     ks.id = next_key_id_++;
     by_id_[ks.id] = &ks;
-    ks.lru = lru_.insert(lru_.end(), &ks);
+    age_.emplace_back(ks.id, seq_);
+    if (rule_->max_keys > 0 && keys_.size() > rule_->max_keys) evict_one();
+    if (age_.size() > 2 * keys_.size() + 64) {  // drop the entries of erased keys
+        std::erase_if(age_, [&](const auto& e) { return !by_id_.count(e.first); });
+    }
     return &ks;
 }
 
-void WindowRuntime::touch(KeyState& ks) { lru_.splice(lru_.end(), lru_, ks.lru); }
+void WindowRuntime::evict_one() {
+    while (!age_.empty()) {
+        auto [id, queued] = age_.front();
+        age_.pop_front();
+        auto it = by_id_.find(id);
+        if (it == by_id_.end()) continue;  // already erased
+        KeyState& ks = *it->second;
+        if (ks.touched > queued && ks.touched != seq_) {
+            age_.emplace_back(id, ks.touched);  // updated since: a second chance
+            continue;
+        }
+        if (ks.touched == seq_) {  // the key being created now: keep it
+            age_.emplace_back(id, ks.touched);
+            continue;
+        }
+        erase_key(ks);
+        ++counters_.dropped_keys;
+        return;
+    }
+}
 
 void WindowRuntime::erase_key(KeyState& ks) {
-    // Timers that name this key die lazily: fire() no longer finds its id.
-    lru_.erase(ks.lru);
+    // Timers and age entries that name this key die lazily: its id is gone.
     by_id_.erase(ks.id);
-    keys_.erase(ks.key);
+    auto it = keys_.find(ks.key);
+    if (it != keys_.end()) keys_.erase(it);
 }
 
 void WindowRuntime::erase_if_idle(KeyState& ks) {
@@ -119,13 +140,11 @@ void WindowRuntime::erase_if_idle(KeyState& ks) {
 
 void WindowRuntime::emit(const KeyState& ks, const Accumulator* acc, const SlidingAggregates* sliding,
                          int64_t start, int64_t end, int64_t time, const std::string& extra_id, AlertSink& out) {
-    if (acc) {
-        acc->values(plan_, values_, docs_);
-    } else {
-        sliding->values(plan_, values_, docs_);
-    }
+    const bool needs_values = rule_->window.having || !rule_->emit.payload.empty();
+    if (needs_values && acc) acc->values(plan_, values_, docs_);
+    if (needs_values && sliding) sliding->values(plan_, values_, docs_);
     EvalContext ctx;
-    ctx.vars = values_.data();
+    ctx.vars = needs_values ? values_.data() : nullptr;
     ctx.lua = rule_->lua.get();
     ctx.scratch = &scratch_;
     ctx.type_errors = &counters_.errors;
@@ -141,7 +160,7 @@ void WindowRuntime::emit(const KeyState& ks, const Accumulator* acc, const Slidi
     if (acc) {
         acc->write_values(plan_, a.values_json);
     } else {
-        sliding->write_values(plan_, a.values_json);
+        sliding->write_values(plan_, a.values_json, values_, docs_);
     }
     finish_alert(*rule_, a, ctx, clock_.now_ms());
     if (!extra_id.empty()) a.id = hex_digits(stable_hash64(a.id + '\x1f' + extra_id), 16);
@@ -171,7 +190,9 @@ std::string WindowRuntime::describe_key(const std::string& key) const {
     std::string s;
     if (ks.sliding) {
         s += "sliding window, " + std::to_string(ks.sliding->events()) + " events, values ";
-        ks.sliding->write_values(plan_, s);
+        std::vector<Value> vals;
+        std::vector<JsonDoc> docs;
+        ks.sliding->write_values(plan_, s, vals, docs);
         s += '\n';
     }
     for (const auto& w : ks.windows) {

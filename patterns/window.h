@@ -15,14 +15,14 @@
 //    deterministic (rule, version, key, bounds, and for on_update the window's
 //    update number), so a replay raises the same ids as the daemon;
 //  - at most rule.max_keys keys hold state: a new key evicts the least recently
-//    updated one (its open windows are dropped unemitted, counted in
+//    updated one, approximately (its open windows are dropped unemitted, counted in
 //    counters().dropped_keys).
 // Failure modes: a rule whose aggregates cannot be planned (unknown function)
 // raises nothing and counts one error per event; expression type errors count
 // into counters().errors. Nothing on the per-event path throws.
 #include <cstdint>
 #include <limits>
-#include <list>
+#include <deque>
 #include <memory>
 #include <set>
 #include <string>
@@ -71,7 +71,7 @@ private:
         uint64_t evaluations = 0;    // sliding: evaluations so far (ids)
         int64_t timer_at = kNoTimer;  // sliding: the pending expiry timer
         uint64_t count_seen = 0;     // count: events taken so far
-        std::list<KeyState*>::iterator lru;
+        uint64_t touched = 0;        // event sequence of the last update (eviction)
         size_t bytes() const;
     };
     // (fire at, key id, window start): fired when the watermark reaches `at`.
@@ -91,7 +91,7 @@ private:
     void schedule(const KeyState& ks, const Window& w) { timers_.emplace(close_at(w), ks.id, w.start); }
 
     KeyState* key_state(const std::string& key);  // creates, evicting the LRU key when full
-    void touch(KeyState& ks);
+    void evict_one();
     void erase_key(KeyState& ks);
     void erase_if_idle(KeyState& ks);
 
@@ -107,7 +107,11 @@ private:
     int64_t watermark_ = std::numeric_limits<int64_t>::min();
     std::unordered_map<std::string, KeyState> keys_;
     std::unordered_map<uint64_t, KeyState*> by_id_;
-    std::list<KeyState*> lru_;  // front: least recently updated
+    // Keys in order of creation as (key id, sequence when queued). Eviction gives a
+    // key updated since it was queued a second chance (the CLOCK approximation of
+    // least-recently-updated, without a list splice per event).
+    std::deque<std::pair<uint64_t, uint64_t>> age_;
+    uint64_t seq_ = 0;
     uint64_t next_key_id_ = 1;
     std::set<Timer> timers_;
     Throttle throttle_;

@@ -128,7 +128,9 @@ TEST_CASE("aggregates: sliding removal matches a recomputation") {
     }
     std::string x, y;
     ref.write_values(plan, x);
-    sl.write_values(plan, y);
+    std::vector<Value> vals;
+    std::vector<JsonDoc> docs;
+    sl.write_values(plan, y, vals, docs);
     JsonDoc dx, dy;
     REQUIRE(dx.parse(x));
     REQUIRE(dy.parse(y));
