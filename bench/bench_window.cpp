@@ -140,10 +140,6 @@ std::shared_ptr<Rule> rule(WindowType type, int64_t size, const char* f1, const 
 
 }  // namespace
 
-// Until rules/expr.cpp is on this branch: weak stand-ins the runtime links against.
-bool __attribute__((weak)) vigil::Value::truthy() const { return kind == Kind::Bool ? boolean : false; }
-void __attribute__((weak)) vigil::Value::write_json(std::string& out) const { out += "null"; }
-
 int main(int argc, char** argv) {
     size_t n = argc > 1 ? static_cast<size_t>(std::atol(argv[1])) : 2'000'000;
     double keep = 0;
