@@ -96,7 +96,10 @@ bool WindowRuntime::add_session(const Event& ev, bool late, AlertSink& out) {
         hi = lo;
         while (hi < ws.size() && ws[hi].start - gap <= t) ++hi;
     }
-    if (lo == hi && late && t + gap + spec.grace_ms < watermark_) return false;  // a new session, already closed
+    // A late event that joins no open session may still have belonged to one that
+    // already closed (any session ending in [t - gap, t] closes once the watermark
+    // passes t + grace): as Kafka Streams does, take it only while t + grace >= watermark.
+    if (lo == hi && late && t + spec.grace_ms < watermark_) return false;
 
     take_samples(ev);
     KeyState* ks = key_state(ev.key);

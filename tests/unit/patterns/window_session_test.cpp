@@ -67,8 +67,23 @@ TEST_CASE("session: a late event for a closed session is refused; grace keeps it
     h.wm(116);
     REQUIRE(h.alerts().size() == 1);
     CHECK(h.alerts()[0].window == std::make_pair<int64_t, int64_t>(98, 100));
-    CHECK_FALSE(h.late("a", 99, "{}"));  // a new session that would already be closed
+    CHECK_FALSE(h.late("a", 99, "{}"));  // would have joined the closed session
     CHECK(h.rt.key_count() == 0);
+}
+
+TEST_CASE("session: a late event far from any session starts one while t + grace >= watermark") {
+    Harness h(session(5, 10));
+    h.ev("a", 100, "{}");
+    h.ev("b", 200, "{}");  // closes a's session (200 > 115)
+    REQUIRE(h.alerts().size() == 1);
+    CHECK(h.late("a", 190, R"({"v": 7})"));   // 190 + 10 >= 200
+    CHECK(h.late("a", 189, "{}"));            // joins the open session at 190
+    CHECK_FALSE(h.late("c", 180, "{}"));      // 180 + 10 < 200
+    h.wm(1'000);
+    REQUIRE(h.alerts().size() == 3);
+    CHECK(h.alerts()[1].key == "a");
+    CHECK(h.alerts()[1].window == std::make_pair<int64_t, int64_t>(189, 190));
+    CHECK(h.alerts()[2].key == "b");
 }
 
 TEST_CASE("session: on_update emits the growing session with distinct ids") {
