@@ -256,6 +256,14 @@ size_t PartitionEngine::buffered() const {
     return n;
 }
 
+uint64_t PartitionEngine::min_buffered_offset() const {
+    uint64_t lowest = 0;
+    for (const auto& s : streams_)
+        for (const auto& item : s->heap)
+            if (lowest == 0 || item.ev->offset < lowest) lowest = item.ev->offset;
+    return lowest;
+}
+
 std::vector<RuleStats> PartitionEngine::stats() const {
     std::vector<RuleStats> out;
     for (const auto& e : entries_) {

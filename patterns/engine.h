@@ -73,6 +73,9 @@ public:
     // INT64_MIN when the stream has no watermark yet.
     int64_t watermark(std::string_view stream) const;
     size_t buffered() const;
+    // The lowest log offset among events still buffered for reordering (0: none),
+    // so a consumer commits only offsets whose events were released.
+    uint64_t min_buffered_offset() const;
     uint64_t late_events() const { return late_total_; }
     uint64_t events_in() const { return events_in_; }
     std::vector<RuleStats> stats() const;
