@@ -204,6 +204,26 @@ void lua_push_value(lua_State* L, const Value& v) {
     lua_pushnil(L);
 }
 
+void lua_push_event(lua_State* L, const Event& ev) {
+    if (ev.root().is_object()) {
+        lua_push_json(L, ev.root());
+    } else {
+        lua_newtable(L);
+    }
+    lua_pushinteger(L, ev.time);
+    lua_setfield(L, -2, "$time");
+    lua_pushlstring(L, ev.key.data(), ev.key.size());
+    lua_setfield(L, -2, "$key");
+    lua_pushlstring(L, ev.topic.data(), ev.topic.size());
+    lua_setfield(L, -2, "$topic");
+    lua_pushlstring(L, ev.stream.data(), ev.stream.size());
+    lua_setfield(L, -2, "$stream");
+    lua_pushinteger(L, ev.partition);
+    lua_setfield(L, -2, "$partition");
+    lua_pushinteger(L, static_cast<lua_Integer>(ev.offset));
+    lua_setfield(L, -2, "$offset");
+}
+
 void lua_value_to_json(lua_State* L, int index, std::string& out) {
     to_json_depth(L, lua_absindex(L, index), out, 0);
 }

@@ -145,6 +145,9 @@ void lua_value_to_json(lua_State* L, int index, std::string& out);
 void lua_push_value(lua_State* L, const Value& v);
 // Pushes a JSON value as Lua (objects and arrays become tables, null becomes nil).
 void lua_push_json(lua_State* L, JsonRef v);
+// Pushes an event as a table: its payload's members plus "$time", "$key",
+// "$topic", "$stream", "$partition", "$offset".
+void lua_push_event(lua_State* L, const Event& ev);
 
 // The compact, deterministic byte form of plain Lua data (nil, booleans,
 // integers, floats, strings and tables of them, nested up to 32 deep; table
