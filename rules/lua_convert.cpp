@@ -205,10 +205,15 @@ void lua_push_value(lua_State* L, const Value& v) {
 }
 
 void lua_push_event(lua_State* L, const Event& ev) {
-    if (ev.root().is_object()) {
-        lua_push_json(L, ev.root());
-    } else {
-        lua_newtable(L);
+    // Sized for the payload's members and the six metadata fields at once: no rehash.
+    JsonRef root = ev.root();
+    size_t n = root.is_object() ? root.size() : 0;
+    lua_createtable(L, 0, static_cast<int>(n) + 6);
+    for (size_t i = 0; i < n; ++i) {
+        auto name = root.member_name(i);
+        lua_pushlstring(L, name.data(), name.size());
+        push_json_depth(L, root.member_value(i), 1);
+        lua_rawset(L, -3);
     }
     lua_pushinteger(L, ev.time);
     lua_setfield(L, -2, "$time");
