@@ -7,9 +7,9 @@
 //    compiled program), so partitions never share Lua state;
 //  - `state` is one Lua table per key, kept in the state's registry between
 //    calls; beyond the rule's max_keys the least recently used key is dropped
-//    (its state and timers), counted in dropped_keys; the same happens when the
-//    state of all keys together outgrows the memory cap (a memory overrun after
-//    which the state still fills the cap): LRU keys go until it is half full;
+//    (its state and timers), counted in dropped_keys; the same happens after a
+//    memory overrun that leaves the state above half the cap (the keys' state
+//    together outgrew it): LRU keys go until it is at most half full;
 //  - ctx.emit{...} raises an alert of kind `lua` through finish_alert(); ids
 //    depend only on rule version, key and the event's [partition, offset] (for
 //    timers: key and timer time), so a replay raises the same ids;
