@@ -85,26 +85,6 @@ void push_state(lua_State* L, int states_ref, const std::string& key, bool creat
     lua_remove(L, -2);
 }
 
-void push_event(lua_State* L, const Event& ev) {
-    if (ev.root().is_object()) {
-        lua_push_json(L, ev.root());
-    } else {
-        lua_newtable(L);
-    }
-    lua_pushinteger(L, ev.time);
-    lua_setfield(L, -2, "$time");
-    push_key(L, ev.key);
-    lua_setfield(L, -2, "$key");
-    push_key(L, ev.topic);
-    lua_setfield(L, -2, "$topic");
-    push_key(L, ev.stream);
-    lua_setfield(L, -2, "$stream");
-    lua_pushinteger(L, ev.partition);
-    lua_setfield(L, -2, "$partition");
-    lua_pushinteger(L, static_cast<lua_Integer>(ev.offset));
-    lua_setfield(L, -2, "$offset");
-}
-
 struct Invoke {
     int fn_ref, states_ref, ctx_ref;
     const Event* event;  // null: a timer
@@ -116,7 +96,7 @@ int invoke_tramp(lua_State* L) {
     push_key(L, *in->key);  // 2: interned once, used three times
     lua_rawgeti(L, LUA_REGISTRYINDEX, in->fn_ref);
     if (in->event) {
-        push_event(L, *in->event);
+        lua_push_event(L, *in->event);
     } else {
         lua_pushvalue(L, 2);
     }
@@ -331,12 +311,28 @@ bool LuaRuleRuntime::invoke(bool timer, const Event* ev, const std::string& key,
     call_.timer = timer;
     call_.alerts.clear();
     Invoke in{timer ? on_timer_ref_ : on_event_ref_, states_ref_, ctx_ref_, ev, &key};
-    bool ok = host_->run(invoke_tramp, &in) == LuaStatus::Ok;
-    if (!ok) {
-        call_.alerts.clear();  // a failed call emits nothing
-        count_error();
+    LuaStatus st = host_->run(invoke_tramp, &in);
+    if (st == LuaStatus::Ok) return true;
+    call_.alerts.clear();  // a failed call emits nothing
+    count_error();
+    if (st == LuaStatus::MemoryOverrun) shed_state(key);
+    return false;
+}
+
+// After a memory overrun, state that outgrew the cap across many keys (rather
+// than one call's bomb) is trimmed like max_keys does: least recently used
+// keys go until the state uses at most half the cap.
+void LuaRuleRuntime::shed_state(const std::string& keep) {
+    size_t target = host_->limits().memory_bytes / 2;
+    size_t before = counters_.dropped_keys;
+    while (host_->memory_used() > target && lru_.size() > 1 && lru_.front() != keep) {
+        size_t batch = std::max<size_t>(1, lru_.size() / 8);
+        for (size_t i = 0; i < batch && lru_.size() > 1 && lru_.front() != keep; ++i) evict_oldest();
+        host_->collect_garbage();
     }
-    return ok;
+    if (counters_.dropped_keys > before)
+        spdlog::warn("rule {}: Lua state reached its memory cap; dropped the state of {} least recently used keys",
+                     rule_->id, counters_.dropped_keys - before);
 }
 
 void LuaRuleRuntime::count_error() {
