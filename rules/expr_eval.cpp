@@ -170,12 +170,19 @@ Val Evaluator::arith(Op op, const Val& a, const Val& b) {
 bool Evaluator::test(uint32_t i) {
     const Node& n = p_.nodes[i];
     switch (n.op) {
-    case Op::And: return test(n.a) && test(n.b);
-    case Op::Or: return test(n.a) || test(n.b);
+    case Op::And: return test_child(n.a) && test_child(n.b);
+    case Op::Or: return test_child(n.a) || test_child(n.b);
     case Op::Not: return !test(n.a);
     case Op::CmpFieldConst: return cmp_field_const(n);
-    default: return truthy(eval(i));
+    default: return test_value(i);
     }
+}
+
+// Out of line, so that test() stays small enough to keep its frame cheap.
+__attribute__((noinline)) bool Evaluator::test_value(uint32_t i) { return truthy(eval(i)); }
+
+__attribute__((noinline)) bool Evaluator::cmp_field_slow(const Node& n, JsonRef r) const {
+    return compare(n.cmp, from_json(r), from(n.value));
 }
 
 bool Evaluator::cmp_field_const(const Node& n) const {
@@ -200,7 +207,7 @@ bool Evaluator::cmp_field_const(const Node& n) const {
         bool eq = a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
         return eq == (n.cmp == Op::Eq);
     }
-    return compare(n.cmp, from_json(r), from(n.value));
+    return cmp_field_slow(n, r);
 }
 
 Val Evaluator::stage_event(const Node& n) const {
@@ -332,6 +339,10 @@ public:
     }
     Value eval(const EvalContext& ctx) const override {
         Evaluator ev(*prog_, ctx);
+        const Node& root = prog_->nodes[prog_->root];
+        if (root.type == Type::Bool && !prog_->uses_scratch) {  // the common condition: no bookkeeping
+            return Value::of(root.op == Op::CmpFieldConst ? ev.cmp_field_const(root) : ev.test(prog_->root));
+        }
         return ev.run();
     }
 
