@@ -82,6 +82,7 @@ TEST_CASE("expr: name, function and type errors") {
         {"x > 1 && uper(y) == \"A\"", "3:19: unknown function \"uper\" (did you mean \"upper\"?)"},
         {"frobnicate(x)", "3:10: unknown function \"frobnicate\""},
         {"x matches \"([\"", "3:20: invalid regex: Unexpected character within '[...]' in regular expression"},
+        {"x matches \"(a)\\\\1\"", "3:20: invalid regex: back-references (\\1) are not supported"},
         {"\"abc\" > 5", "3:16: cannot compare a string with a number"},
         {"a == true == 1", "3:20: cannot compare a bool with a number"},
         {"true > false", "3:15: \">\" cannot order a bool (only numbers and strings)"},

@@ -98,6 +98,19 @@ TEST_CASE("expr: fused field-literal comparisons agree with the general path") {
     CHECK(test("t != false", ev.get()));
 }
 
+TEST_CASE("expr: matches runs in bounded stack on long strings") {
+    // libstdc++'s depth-first regex executor overflows the stack near 15 KiB here.
+    std::string big(60000, 'a');
+    auto ev = event("{\"x\": \"" + big + "b\", \"y\": \"" + std::string(70000, 'a') + "\"}");
+    uint64_t type_errors = 0;
+    CHECK(test("x matches \"^(a|b)*$\"", ev.get(), &type_errors));
+    CHECK(test("x matches \"^((a|c)(a|b)?)+$\"", ev.get(), &type_errors));
+    CHECK_FALSE(test("x matches \"^a*$\"", ev.get(), &type_errors));
+    CHECK(type_errors == 0);
+    CHECK_FALSE(test("y matches \"a\"", ev.get(), &type_errors));  // over 64 KiB: no match, counted
+    CHECK(type_errors == 1);
+}
+
 TEST_CASE("expr: JSON values compare by content") {
     auto ev = event(R"({"a": {"x": 1, "y": [1, 2]}, "b": {"y": [1, 2], "x": 1}, "c": {"x": 1, "y": [2, 1]},
                         "l": [{"k": "v"}], "m": [{"k": "v"}]})");
