@@ -72,6 +72,8 @@ TEST_CASE("expr: syntax errors name the token and its column") {
         {"a in", "3:14: expected a list after \"in\", like in [\"a\", \"b\"]"},
         {"items[5m]", "3:16: an index must be an integer or a string literal, like items[0], items[-1] or a[\"odd key\"]"},
         {"x > 99999999999999999m", "3:14: duration \"99999999999999999m\" is too large"},
+        {"-222222222222d * 5", "3:11: duration \"222222222222d\" is too large"},  // found by fuzzing
+        {"x > 1000000000w", "compiled"},
     };
     for (const auto& c : cases) CHECK_MESSAGE(error_of(c.text) == c.error, c.text);
 }
