@@ -2,10 +2,8 @@
 // checks. Syntax errors stop the parse (one error); semantic errors (unknown
 // names, type mismatches) are all reported and the parse goes on.
 #include <algorithm>
-#include <cmath>
 
 #include "rules/expr_compile.h"
-#include "rules/lua_host.h"
 
 namespace vigil::expr {
 
