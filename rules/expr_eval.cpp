@@ -255,9 +255,27 @@ Val Evaluator::stage_agg(const Node& n) const {
 Val Evaluator::in_list(const Node& n) {
     Val a = eval(n.a);
     if (a.kind == Kind::Missing) return Val::of(false);
-    for (uint32_t k = 0; k < n.nargs; ++k)
-        if (equal(a, eval(p_.args[n.args + k]))) return Val::of(true);
+    for (uint32_t k = 0; k < n.nargs; ++k) {
+        uint32_t item = p_.args[n.args + k];
+        const Node& e = p_.nodes[item];
+        // Literal lists are the common case: compare in place, without building a Val.
+        if (e.op == Op::Const ? equal_literal(a, e.value) : equal(a, eval(item))) return Val::of(true);
+    }
     return Val::of(false);
+}
+
+bool Evaluator::equal_literal(const Val& a, const Value& b) const {
+    if (a.kind != b.kind) return false;
+    switch (a.kind) {
+    case Kind::Number: return a.number == b.number;
+    case Kind::String: {
+        std::string_view x = sv(a);
+        return x.size() == b.str.size() && same_bytes(x.data(), b.str.data(), x.size());
+    }
+    case Kind::Bool: return a.boolean == b.boolean;
+    case Kind::Null: return true;
+    default: return false;
+    }
 }
 
 Val Evaluator::in_value(const Node& n) {

@@ -140,6 +140,7 @@ private:
     Val meta(const Event* ev, Meta m) const;
     Val of_event(const Event* ev, const Node& n) const;
     bool equal(const Val& a, const Val& b) const;
+    bool equal_literal(const Val& a, const Value& b) const;
     bool compare(Op op, const Val& a, const Val& b) const;
     Val arith(Op op, const Val& a, const Val& b);
     bool truthy(const Val& v) const {
