@@ -1,9 +1,13 @@
 // vigil: complex event processing at the edge. See SPEC.md section 1 for the commands.
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "daemon/commands.h"
 
 int main(int argc, char** argv) {
+    // Logs go to stderr: stdout carries command output (alerts as JSONL, dumps).
+    spdlog::set_default_logger(spdlog::stderr_logger_mt("vigil"));
     CLI::App app{"vigil: complex event processing at the edge (MQTT in, durable log, rules, alerts out)"};
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "help for every command");
