@@ -213,8 +213,9 @@ void PatternRuntime::apply_skip(const PartialMatch& m, std::vector<PartialMatch>
 
 void PatternRuntime::finish_step(KeyState& ks, StepCtx& s, AlertSink& out) {
     auto& done = s.done;
-    std::stable_sort(done.begin(), done.end(),
-                     [](const Completed& a, const Completed& b) { return a.pm.start_seq < b.pm.start_seq; });
+    if (done.size() > 1)
+        std::stable_sort(done.begin(), done.end(),
+                         [](const Completed& a, const Completed& b) { return a.pm.start_seq < b.pm.start_seq; });
     for (size_t i = 0; i < done.size(); ++i) {
         if (done[i].pruned) continue;
         emit(ks, done[i].pm, "match", out);
