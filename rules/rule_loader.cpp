@@ -128,17 +128,20 @@ void Loader::load_document(YamlFile& f, const YAML::Node& root, bool test_file) 
                                      "\"rules:\" and \"tests:\"; got " + describe_node(root));
         return;
     }
-    bool single = root["rule"].IsDefined();
+    // A map without `rules:` and `tests:` is meant as one rule, even when `rule:` is missing.
+    bool single = root["rule"].IsDefined() || (!root["rules"].IsDefined() && !root["tests"].IsDefined());
     YAML::Node tests_node;
+    bool has_tests = false;
     size_t tests_key = 0;
     for (auto it = root.begin(); it != root.end(); ++it) {
         if (it->first.IsScalar() && it->first.Scalar() == "tests") {
             tests_node = it->second;
+            has_tests = true;
             tests_key = f.offset(it->first);
         }
     }
     std::vector<RuleTestCase> tests;
-    if (tests_node.IsDefined()) parse_tests(f, root, tests_node, tests);
+    if (has_tests) parse_tests(f, root, tests_node, tests);
     if (own_rules_expect_error(tests)) {
         std::string rules_only = blank_region(f.text(), tests_key, subtree_end(f, root, tests_node));
         for (auto& t : tests)
