@@ -56,6 +56,14 @@ inline Val from_json(JsonRef r) {
     return v;
 }
 
+// Keys are short and most differ early: a byte loop beats a call to memcmp.
+inline bool same_bytes(const char* a, const char* b, size_t n) {
+    if (n > 32) return std::memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; ++i)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
 inline JsonRef member(JsonRef v, std::string_view key) {
     if (!v.valid()) return {};
     const JsonDoc* d = v.doc();
@@ -64,7 +72,7 @@ inline JsonRef member(JsonRef v, std::string_view key) {
     uint32_t i = v.index() + 1;
     while (i < obj.end) {
         const JsonDoc::Node& k = d->node(i);
-        if (k.str_len == key.size() && std::memcmp(d->str(k).data(), key.data(), key.size()) == 0) {
+        if (k.str_len == key.size() && same_bytes(d->str(k).data(), key.data(), key.size())) {
             return JsonRef(d, i + 1);
         }
         i = d->node(i + 1).end;
@@ -81,10 +89,9 @@ inline JsonRef element(JsonRef v, int32_t idx) {
     return v.at(static_cast<size_t>(k));
 }
 
-inline JsonRef follow(JsonRef v, const Path& p) {
-    for (const PathSeg& s : p.segs) {
-        v = s.is_index ? element(v, s.index) : member(v, s.key);
-        if (!v.valid()) break;
+inline JsonRef follow(JsonRef v, const PathSeg* segs, uint32_t n) {
+    for (uint32_t i = 0; i < n && v.valid(); ++i) {
+        v = segs[i].is_index ? element(v, segs[i].index) : member(v, segs[i].key);
     }
     return v;
 }
@@ -120,6 +127,11 @@ public:
 
     Value run() {
         size_t entry = s_ ? s_->size() : 0;
+        if (p_.nodes[p_.root].type == Type::Bool) {  // conditions: no Val on the way out
+            bool b = test(p_.root);
+            if (s_ && s_->size() != entry) s_->resize(entry);
+            return Value::of(b);
+        }
         Val r = eval(p_.root);
         if (!s_) return to_value(r);
         if (r.in_scratch) {
@@ -198,7 +210,7 @@ private:
         if (!ev) return {};
         if (n.meta != Meta::None) return meta(ev, n.meta);
         JsonRef r = ev->root();
-        if (n.path >= 0) r = follow(r, p_.paths[n.path]);
+        r = follow(r, n.segs, n.nsegs);
         return from_json(r);
     }
 
@@ -288,7 +300,8 @@ private:
 
     bool cmp_field_const(const Node& n) const {
         if (!ctx_.event) return false;
-        JsonRef r = follow(ctx_.event->root(), p_.paths[n.path]);
+        JsonRef root = ctx_.event->root();
+        JsonRef r = n.nsegs == 1 && !n.segs->is_index ? member(root, n.segs->key) : follow(root, n.segs, n.nsegs);
         if (!r.valid()) return false;
         const JsonDoc::Node& x = r.doc()->node(r.index());
         if (x.type == JsonType::Number && n.value.kind == Kind::Number) {
@@ -301,6 +314,11 @@ private:
             case Op::Gt: return a > b;
             default: return a >= b;
             }
+        }
+        if (x.type == JsonType::String && n.value.kind == Kind::String && (n.cmp == Op::Eq || n.cmp == Op::Ne)) {
+            std::string_view a = r.doc()->str(x), b = n.value.str;
+            bool eq = a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
+            return eq == (n.cmp == Op::Eq);
         }
         return compare(n.cmp, from_json(r), from(n.value));
     }
@@ -392,12 +410,12 @@ public:
         const Node& n = p_.nodes[i];
         switch (n.op) {
         case Op::Const: return from(n.value);
-        case Op::Field: return ctx_.event ? from_json(follow(ctx_.event->root(), p_.paths[n.path])) : Val{};
+        case Op::Field: return ctx_.event ? from_json(follow(ctx_.event->root(), n.segs, n.nsegs)) : Val{};
         case Op::Meta: return meta(ctx_.event, n.meta);
         case Op::Var: return ctx_.vars ? adopt(ctx_.vars[n.index]) : Val{};
         case Op::Access: {
             Val v = eval(n.a);
-            return v.kind == Kind::Json ? from_json(follow(v.json, p_.paths[n.path])) : Val{};
+            return v.kind == Kind::Json ? from_json(follow(v.json, n.segs, n.nsegs)) : Val{};
         }
         case Op::StageEvent: return stage_event(n);
         case Op::StageAgg: return stage_agg(n);
@@ -519,11 +537,24 @@ Val Evaluator::lua_call(const Node& n) {
     return adopt(r);
 }
 
+class CompiledExpr final : public Expr {
+public:
+    CompiledExpr(std::string_view text, std::shared_ptr<const Program> p) : prog_(std::move(p)) {
+        source_ = std::string(text);
+    }
+    Value eval(const EvalContext& ctx) const override {
+        Evaluator ev(*prog_, ctx);
+        return ev.run();
+    }
+
+private:
+    std::shared_ptr<const Program> prog_;
+};
+
 }  // namespace
 
-Value run(const Program& p, const EvalContext& ctx) {
-    Evaluator ev(p, ctx);
-    return ev.run();
+std::shared_ptr<const Expr> make_expr(std::string_view text, std::shared_ptr<const Program> p) {
+    return std::make_shared<CompiledExpr>(text, std::move(p));
 }
 
 }  // namespace vigil::expr
