@@ -13,7 +13,7 @@ namespace {
 
 const std::vector<std::string> kTestKeys = {"name", "rules", "stream", "events", "expect", "expect_error"};
 const std::vector<std::string> kExpectKeys = {"rule", "key", "kind", "events", "window", "values", "payload"};
-const std::vector<std::string> kKinds = {"match", "timeout", "window", "lua", "late"};
+const std::vector<std::string> kKinds = {"match", "timeout", "window", "lua"};
 
 // A plain YAML scalar as JSON: null, booleans and numbers keep their type
 // (YAML 1.2 core schema); anything else, and every quoted scalar, is a string.
