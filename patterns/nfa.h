@@ -67,13 +67,12 @@ public:
 
 private:
     struct KeyState {
-        const std::string* key = nullptr;  // points at the key_index_ entry
+        const std::string* key = nullptr;  // points at the key_index_ entry; null: a free slot
         std::vector<PartialMatch> pms;
+        int64_t timer_at = INT64_MAX;
         uint32_t next_seq = 0;
         uint32_t generation = 0;
         uint32_t lru_prev = UINT32_MAX, lru_next = UINT32_MAX;
-        int64_t timer_at = INT64_MAX;
-        bool live = false;
     };
     struct Timer {
         int64_t at;

@@ -83,7 +83,6 @@ uint32_t PatternRuntime::key_slot(const std::string& key) {
     (void)inserted;
     KeyState& k = keys_[slot];
     k.key = &pos->first;
-    k.live = true;
     k.next_seq = 0;
     k.timer_at = INT64_MAX;
     lru_push_front(slot);
@@ -98,7 +97,6 @@ void PatternRuntime::drop_key(uint32_t slot) {
     lru_unlink(slot);
     key_index_.erase(*k.key);
     k.key = nullptr;
-    k.live = false;
     k.generation++;
     k.timer_at = INT64_MAX;
     free_keys_.push_back(slot);
@@ -120,7 +118,7 @@ void PatternRuntime::fire_timers(int64_t up_to, AlertSink& out) {
         Timer t = timers_.back();
         timers_.pop_back();
         KeyState& k = keys_[t.slot];
-        if (!k.live || k.generation != t.generation || k.timer_at != t.at) continue;  // stale
+        if (!k.key || k.generation != t.generation || k.timer_at != t.at) continue;  // stale
         k.timer_at = INT64_MAX;
         expire(t.slot, up_to, out);
     }
@@ -188,7 +186,7 @@ void PatternRuntime::note_drop(const char* what) {
 size_t PatternRuntime::partial_match_count() const {
     size_t n = 0;
     for (const auto& k : keys_)
-        if (k.live) n += k.pms.size();
+        if (k.key) n += k.pms.size();
     return n;
 }
 
