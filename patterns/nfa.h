@@ -69,16 +69,16 @@ private:
     struct KeyState {
         const std::string* key = nullptr;  // points at the key_index_ entry; null: a free slot
         std::vector<PartialMatch> pms;
-        int64_t timer_at = INT64_MAX;
         uint32_t next_seq = 0;
-        uint32_t generation = 0;
+        uint32_t heap_pos = UINT32_MAX;  // index in timers_, or UINT32_MAX
         uint32_t lru_prev = UINT32_MAX, lru_next = UINT32_MAX;
     };
+    // One entry per key with a deadline: the earliest deadline of its partial
+    // matches. An indexed heap, so a key that finishes early leaves no stale entry.
     struct Timer {
         int64_t at;
         uint32_t slot;
-        uint32_t generation;
-        bool operator>(const Timer& o) const { return at != o.at ? at > o.at : slot > o.slot; }
+        bool before(const Timer& o) const { return at != o.at ? at < o.at : slot < o.slot; }
     };
     struct Completed {
         PartialMatch pm;
@@ -109,6 +109,11 @@ private:
     void lru_unlink(uint32_t slot);
     void lru_push_front(uint32_t slot);
     void schedule(uint32_t slot);
+    void heap_set(uint32_t slot, int64_t at);
+    void heap_remove(uint32_t slot);
+    void heap_place(uint32_t pos, Timer t);
+    void sift_up(uint32_t pos);
+    void sift_down(uint32_t pos);
     void fire_timers(int64_t up_to, AlertSink& out);
     void expire(uint32_t slot, int64_t up_to, AlertSink& out);
     void emit(const KeyState& ks, const PartialMatch& pm, const char* kind, AlertSink& out);
@@ -127,7 +132,7 @@ private:
     std::vector<KeyState> keys_;
     std::vector<uint32_t> free_keys_;
     uint32_t lru_head_ = UINT32_MAX, lru_tail_ = UINT32_MAX;
-    std::vector<Timer> timers_;  // min-heap; stale entries skipped by generation/timer_at
+    std::vector<Timer> timers_;  // indexed min-heap by (at, slot)
     std::vector<PartialMatch> scratch_pms_;
     std::vector<Completed> scratch_done_;
     std::string scratch_str_;
