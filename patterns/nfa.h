@@ -89,7 +89,7 @@ private:
     class View;      // nfa.cpp
 
     // nfa.cpp: transitions
-    void step(KeyState& ks, PartialMatch pm, StepCtx& s);
+    void step(PartialMatch pm, StepCtx& s);
     void advance(const PartialMatch& pm, size_t from, StepCtx& s, bool& can_wait, bool& blocked);
     void start(StepCtx& s);
     void take(const PartialMatch& pm, size_t stage, uint32_t count, StepCtx& s);
