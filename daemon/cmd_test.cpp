@@ -1,9 +1,12 @@
 // vigil test: the rule tests of SPEC section 5, in virtual time, through the same
-// engine as the daemon. Each case gets a fresh engine; its events go in arrival
+// engine as the daemon. Stream settings (key, time field, max_out_of_order) come
+// from -c, else from a vigil.yaml in the test file's folder, else the defaults of
+// daemon/replay_input.h. Each case gets a fresh engine; its events go in arrival
 // order (offset = index + 1 in partition 0), `$watermark` lines advance every
 // stream, and the watermark goes to +infinity at the end. Expected alerts are
 // matched to actual ones one to one, in any order.
 #include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -211,6 +214,40 @@ Outcome run_case(const RuleTestCase& tc, const RuleSet& all, const std::vector<S
     return o;
 }
 
+// Stream settings for a case: -c, else a vigil.yaml beside the test's file, else none.
+class StreamsFor {
+public:
+    explicit StreamsFor(std::vector<StreamSpec> given, bool have_config)
+        : given_(std::move(given)), have_config_(have_config) {}
+    const std::vector<StreamSpec>* get(const std::string& file, Outcome& o) {
+        if (have_config_) return &given_;
+        auto dir = std::filesystem::path(file).parent_path();
+        auto cfg = dir / "vigil.yaml";
+        auto it = cache_.find(cfg.string());
+        if (it == cache_.end()) {
+            std::vector<StreamSpec> streams;
+            std::error_code ec;
+            if (std::filesystem::exists(cfg, ec)) {
+                Diagnostics d;
+                auto c = load_config(cfg.string(), d);
+                if (!c) {
+                    o.ok = false;
+                    o.lines.push_back("  " + d.to_string());
+                    return nullptr;
+                }
+                streams = c->streams;
+            }
+            it = cache_.emplace(cfg.string(), std::move(streams)).first;
+        }
+        return &it->second;
+    }
+
+private:
+    std::vector<StreamSpec> given_;
+    bool have_config_;
+    std::map<std::string, std::vector<StreamSpec>> cache_;
+};
+
 int run_tests(const std::vector<std::string>& paths_in, const std::string& config_path) {
     std::vector<std::string> paths = paths_in.empty() ? std::vector<std::string>{"."} : paths_in;
     Diagnostics diags;
@@ -227,10 +264,14 @@ int run_tests(const std::vector<std::string>& paths_in, const std::string& confi
     bool rules_ok = loaded.rules && !diags.has_errors();
     if (!rules_ok) std::fprintf(stderr, "%s", diags.to_string().c_str());
     size_t passed = 0, failed = rules_ok ? 0 : 1;
+    StreamsFor streams_for(streams, !config_path.empty());
     for (const auto& tc : loaded.tests) {
         Outcome o;
-        if (rules_ok || !tc.expect_error.empty()) {
-            o = run_case(tc, rules_ok ? *loaded.rules : RuleSet{}, streams);
+        const std::vector<StreamSpec>* case_streams = streams_for.get(tc.file, o);
+        if (!case_streams) {
+            // o already says why
+        } else if (rules_ok || !tc.expect_error.empty()) {
+            o = run_case(tc, rules_ok ? *loaded.rules : RuleSet{}, *case_streams);
         } else {
             o.ok = false;
             o.lines.push_back("  the rules failed to load (see above)");

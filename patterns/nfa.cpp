@@ -133,7 +133,7 @@ void PatternRuntime::advance(const PartialMatch& pm, size_t from, StepCtx& s, bo
 // current stage may TAKE the event and may IGNORE it (stay in the loop); PROCEED
 // tries the next stages (see advance()). A partial match that can neither stay in
 // its loop nor wait at a next stage ends here.
-void PatternRuntime::step(KeyState& /*ks*/, PartialMatch pm, StepCtx& s) {
+void PatternRuntime::step(PartialMatch pm, StepCtx& s) {
     const StageSpec& st = pattern_.stages[pm.stage];
     bool loop_took = false, loop_stays = false, can_wait = false, blocked = false;
     if (pm.count < st.max_times && !(pm.flags & kLoopClosed)) {
@@ -213,8 +213,9 @@ void PatternRuntime::apply_skip(const PartialMatch& m, std::vector<PartialMatch>
 
 void PatternRuntime::finish_step(KeyState& ks, StepCtx& s, AlertSink& out) {
     auto& done = s.done;
-    std::stable_sort(done.begin(), done.end(),
-                     [](const Completed& a, const Completed& b) { return a.pm.start_seq < b.pm.start_seq; });
+    if (done.size() > 1)
+        std::stable_sort(done.begin(), done.end(),
+                         [](const Completed& a, const Completed& b) { return a.pm.start_seq < b.pm.start_seq; });
     for (size_t i = 0; i < done.size(); ++i) {
         if (done[i].pruned) continue;
         emit(ks, done[i].pm, "match", out);
@@ -236,7 +237,7 @@ void PatternRuntime::on_event(const EventPtr& evp, AlertSink& out) {
     StepCtx s{&evp, evp.get(), ks.next_seq++, scratch_pms_, scratch_done_};
     s.next.clear();
     s.done.clear();
-    for (const auto& pm : ks.pms) step(ks, pm, s);
+    for (const auto& pm : ks.pms) step(pm, s);
     start(s);
     finish_step(ks, s, out);
     if (ks.pms.empty()) {

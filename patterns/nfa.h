@@ -67,19 +67,18 @@ public:
 
 private:
     struct KeyState {
-        const std::string* key = nullptr;  // points at the key_index_ entry
+        const std::string* key = nullptr;  // points at the key_index_ entry; null: a free slot
         std::vector<PartialMatch> pms;
         uint32_t next_seq = 0;
-        uint32_t generation = 0;
+        uint32_t heap_pos = UINT32_MAX;  // index in timers_, or UINT32_MAX
         uint32_t lru_prev = UINT32_MAX, lru_next = UINT32_MAX;
-        int64_t timer_at = INT64_MAX;
-        bool live = false;
     };
+    // One entry per key with a deadline: the earliest deadline of its partial
+    // matches. An indexed heap, so a key that finishes early leaves no stale entry.
     struct Timer {
         int64_t at;
         uint32_t slot;
-        uint32_t generation;
-        bool operator>(const Timer& o) const { return at != o.at ? at > o.at : slot > o.slot; }
+        bool before(const Timer& o) const { return at != o.at ? at < o.at : slot < o.slot; }
     };
     struct Completed {
         PartialMatch pm;
@@ -90,7 +89,7 @@ private:
     class View;      // nfa.cpp
 
     // nfa.cpp: transitions
-    void step(KeyState& ks, PartialMatch pm, StepCtx& s);
+    void step(PartialMatch pm, StepCtx& s);
     void advance(const PartialMatch& pm, size_t from, StepCtx& s, bool& can_wait, bool& blocked);
     void start(StepCtx& s);
     void take(const PartialMatch& pm, size_t stage, uint32_t count, StepCtx& s);
@@ -110,6 +109,11 @@ private:
     void lru_unlink(uint32_t slot);
     void lru_push_front(uint32_t slot);
     void schedule(uint32_t slot);
+    void heap_set(uint32_t slot, int64_t at);
+    void heap_remove(uint32_t slot);
+    void heap_place(uint32_t pos, Timer t);
+    void sift_up(uint32_t pos);
+    void sift_down(uint32_t pos);
     void fire_timers(int64_t up_to, AlertSink& out);
     void expire(uint32_t slot, int64_t up_to, AlertSink& out);
     void emit(const KeyState& ks, const PartialMatch& pm, const char* kind, AlertSink& out);
@@ -128,7 +132,7 @@ private:
     std::vector<KeyState> keys_;
     std::vector<uint32_t> free_keys_;
     uint32_t lru_head_ = UINT32_MAX, lru_tail_ = UINT32_MAX;
-    std::vector<Timer> timers_;  // min-heap; stale entries skipped by generation/timer_at
+    std::vector<Timer> timers_;  // indexed min-heap by (at, slot)
     std::vector<PartialMatch> scratch_pms_;
     std::vector<Completed> scratch_done_;
     std::string scratch_str_;

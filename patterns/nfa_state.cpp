@@ -1,7 +1,6 @@
 // The pattern runtime's keyed state: keys (bounded, least recently updated
 // dropped first), deadlines (one min-heap for all keys), alerts, introspection.
 #include <algorithm>
-#include <functional>
 #include <numeric>
 
 #include <spdlog/spdlog.h>
@@ -83,9 +82,7 @@ uint32_t PatternRuntime::key_slot(const std::string& key) {
     (void)inserted;
     KeyState& k = keys_[slot];
     k.key = &pos->first;
-    k.live = true;
     k.next_seq = 0;
-    k.timer_at = INT64_MAX;
     lru_push_front(slot);
     return slot;
 }
@@ -93,36 +90,90 @@ uint32_t PatternRuntime::key_slot(const std::string& key) {
 void PatternRuntime::drop_key(uint32_t slot) {
     KeyState& k = keys_[slot];
     for (const auto& pm : k.pms) buffer_.release(pm.node);
+    heap_remove(slot);
     k.pms.clear();
     if (k.pms.capacity() > 4) k.pms.shrink_to_fit();
     lru_unlink(slot);
     key_index_.erase(*k.key);
     k.key = nullptr;
-    k.live = false;
-    k.generation++;
-    k.timer_at = INT64_MAX;
     free_keys_.push_back(slot);
 }
 
 void PatternRuntime::schedule(uint32_t slot) {
-    KeyState& k = keys_[slot];
     int64_t next = kNoDeadline;
-    for (const auto& pm : k.pms) next = std::min(next, deadline(pm));
-    if (next == kNoDeadline || next >= k.timer_at) return;
-    k.timer_at = next;
-    timers_.push_back(Timer{next, slot, k.generation});
-    std::push_heap(timers_.begin(), timers_.end(), std::greater<Timer>());
+    for (const auto& pm : keys_[slot].pms) next = std::min(next, deadline(pm));
+    if (next == kNoDeadline) {
+        heap_remove(slot);
+    } else {
+        heap_set(slot, next);
+    }
+}
+
+void PatternRuntime::heap_place(uint32_t pos, Timer t) {
+    timers_[pos] = t;
+    keys_[t.slot].heap_pos = pos;
+}
+
+void PatternRuntime::sift_up(uint32_t pos) {
+    Timer t = timers_[pos];
+    while (pos > 0) {
+        uint32_t parent = (pos - 1) / 2;
+        if (!t.before(timers_[parent])) break;
+        heap_place(pos, timers_[parent]);
+        pos = parent;
+    }
+    heap_place(pos, t);
+}
+
+void PatternRuntime::sift_down(uint32_t pos) {
+    Timer t = timers_[pos];
+    const uint32_t n = static_cast<uint32_t>(timers_.size());
+    for (;;) {
+        uint32_t child = 2 * pos + 1;
+        if (child >= n) break;
+        if (child + 1 < n && timers_[child + 1].before(timers_[child])) ++child;
+        if (!timers_[child].before(t)) break;
+        heap_place(pos, timers_[child]);
+        pos = child;
+    }
+    heap_place(pos, t);
+}
+
+void PatternRuntime::heap_set(uint32_t slot, int64_t at) {
+    uint32_t pos = keys_[slot].heap_pos;
+    if (pos == kNil) {
+        timers_.push_back(Timer{at, slot});
+        keys_[slot].heap_pos = static_cast<uint32_t>(timers_.size() - 1);
+        sift_up(keys_[slot].heap_pos);
+        return;
+    }
+    if (timers_[pos].at == at) return;
+    bool earlier = at < timers_[pos].at;
+    timers_[pos].at = at;
+    if (earlier) {
+        sift_up(pos);
+    } else {
+        sift_down(pos);
+    }
+}
+
+void PatternRuntime::heap_remove(uint32_t slot) {
+    uint32_t pos = keys_[slot].heap_pos;
+    if (pos == kNil) return;
+    keys_[slot].heap_pos = kNil;
+    Timer last = timers_.back();
+    timers_.pop_back();
+    if (pos == timers_.size()) return;
+    heap_place(pos, last);
+    sift_up(pos);
+    sift_down(keys_[last.slot].heap_pos);
 }
 
 void PatternRuntime::fire_timers(int64_t up_to, AlertSink& out) {
     while (!timers_.empty() && timers_.front().at <= up_to) {
-        std::pop_heap(timers_.begin(), timers_.end(), std::greater<Timer>());
-        Timer t = timers_.back();
-        timers_.pop_back();
-        KeyState& k = keys_[t.slot];
-        if (!k.live || k.generation != t.generation || k.timer_at != t.at) continue;  // stale
-        k.timer_at = INT64_MAX;
-        expire(t.slot, up_to, out);
+        uint32_t slot = timers_.front().slot;
+        heap_remove(slot);
+        expire(slot, up_to, out);
     }
 }
 
@@ -188,7 +239,7 @@ void PatternRuntime::note_drop(const char* what) {
 size_t PatternRuntime::partial_match_count() const {
     size_t n = 0;
     for (const auto& k : keys_)
-        if (k.live) n += k.pms.size();
+        if (k.key) n += k.pms.size();
     return n;
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "rules/rule_parser.h"
@@ -111,7 +112,7 @@ struct Loader {
 
 void Loader::load_document(YamlFile& f, const YAML::Node& root, bool test_file) {
     if (root.IsNull() || !root.IsDefined()) return;
-    if (test_file) {
+    if (test_file && !root.IsSequence()) {
         YamlMap m(f, root, "test file", {"tests"});
         if (m.ok() && m.require("tests")) parse_tests(f, root, *m.find("tests"), out.tests);
         for (auto& t : out.tests)
@@ -119,6 +120,7 @@ void Loader::load_document(YamlFile& f, const YAML::Node& root, bool test_file) 
                 f.error(t.pos, "an expect_error test in a *.test.yaml file needs inline \"rules:\"");
         return;
     }
+    // A list of rules; in a *.test.yaml file this is how a test's inline rules are compiled.
     if (root.IsSequence()) {
         for (const auto& item : root) add_rule(f, item, {});
         return;
@@ -128,23 +130,21 @@ void Loader::load_document(YamlFile& f, const YAML::Node& root, bool test_file) 
                                      "\"rules:\" and \"tests:\"; got " + describe_node(root));
         return;
     }
-    bool single = root["rule"].IsDefined();
-    // A default-constructed YAML::Node counts as defined (a null node), so
-    // whether the file has tests is tracked apart.
-    YAML::Node tests_node;
-    bool has_tests = false;
+    // A map without `rules:` and `tests:` is meant as one rule, even when `rule:` is missing.
+    bool single = root["rule"].IsDefined() || (!root["rules"].IsDefined() && !root["tests"].IsDefined());
+    // (YAML::Node assignment writes through to the document: hold the node in an optional.)
+    std::optional<YAML::Node> tests_node;
     size_t tests_key = 0;
-    for (auto it = root.begin(); it != root.end(); ++it) {
+    for (auto it = root.begin(); it != root.end() && !tests_node; ++it) {
         if (it->first.IsScalar() && it->first.Scalar() == "tests") {
-            tests_node = it->second;
+            tests_node.emplace(it->second);
             tests_key = f.offset(it->first);
-            has_tests = true;
         }
     }
     std::vector<RuleTestCase> tests;
-    if (has_tests) parse_tests(f, root, tests_node, tests);
+    if (tests_node) parse_tests(f, root, *tests_node, tests);
     if (own_rules_expect_error(tests)) {
-        std::string rules_only = blank_region(f.text(), tests_key, subtree_end(f, root, tests_node));
+        std::string rules_only = blank_region(f.text(), tests_key, subtree_end(f, root, *tests_node));
         for (auto& t : tests)
             if (t.rules_yaml.empty()) t.rules_yaml = rules_only;
     } else if (single) {
@@ -181,6 +181,8 @@ void Loader::load_path(const fs::path& p) {
                 continue;
             }
             std::string ext = q.extension().string();
+            // A vigil.yaml beside rules (examples, tests) is the config, not a rule file.
+            if (name == "vigil.yaml" || name == "vigil.yml") continue;
             if (it->is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".lua")) files.push_back(q);
         }
         std::sort(files.begin(), files.end());

@@ -157,8 +157,10 @@ ExprPtr compile_expr_node(YamlFile& f, const YAML::Node& n, std::string_view nam
         f.error(f.content_pos(n), "\"" + std::string(name) + "\" must be an expression, got " + describe_node(n));
         return nullptr;
     }
-    const std::string& text = n.Scalar();
-    if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    std::string text = n.Scalar();
+    // A block scalar ends with a newline: an error "at the end" belongs on the last line.
+    text.erase(text.find_last_not_of(" \t\r\n") + 1);
+    if (text.empty()) {
         f.error(f.content_pos(n), "\"" + std::string(name) + "\" is an empty expression");
         return nullptr;
     }

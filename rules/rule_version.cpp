@@ -95,20 +95,35 @@ Role role_of(std::string_view key, Role parent) {
     return Role::Plain;
 }
 
+void canonical(const YAML::Node& n, Role role, std::string& out);
+
+// Keys sorted. YAML::Node assignment writes through to the document, so the nodes
+// are never moved around: only their indices are sorted.
+void canonical_map(const YAML::Node& n, Role role, const std::vector<std::string>& skip, std::string& out) {
+    std::vector<std::string> keys;
+    std::vector<YAML::Node> values;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+        std::string k = it->first.IsScalar() ? it->first.Scalar() : std::string();
+        if (std::find(skip.begin(), skip.end(), k) != skip.end()) continue;
+        keys.push_back(std::move(k));
+        values.push_back(it->second);
+    }
+    std::vector<size_t> order(keys.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+    out += '{';
+    for (size_t i = 0; i < order.size(); ++i) {
+        if (i) out += ',';
+        json_escape(out, keys[order[i]]);
+        out += ':';
+        canonical(values[order[i]], role_of(keys[order[i]], role), out);
+    }
+    out += '}';
+}
+
 void canonical(const YAML::Node& n, Role role, std::string& out) {
     if (n.IsMap()) {
-        std::vector<std::pair<std::string, YAML::Node>> items;
-        for (auto it = n.begin(); it != n.end(); ++it)
-            items.emplace_back(it->first.IsScalar() ? it->first.Scalar() : std::string(), it->second);
-        std::stable_sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-        out += '{';
-        for (size_t i = 0; i < items.size(); ++i) {
-            if (i) out += ',';
-            json_escape(out, items[i].first);
-            out += ':';
-            canonical(items[i].second, role_of(items[i].first, role), out);
-        }
-        out += '}';
+        canonical_map(n, role, {}, out);
     } else if (n.IsSequence()) {
         out += '[';
         bool first = true;
@@ -130,23 +145,8 @@ void canonical(const YAML::Node& n, Role role, std::string& out) {
 }  // namespace
 
 std::string normalized_rule(const YAML::Node& rule) {
-    std::string out = "{";
-    std::vector<std::pair<std::string, YAML::Node>> items;
-    if (rule.IsMap()) {
-        for (auto it = rule.begin(); it != rule.end(); ++it) {
-            std::string k = it->first.IsScalar() ? it->first.Scalar() : std::string();
-            if (k == "description" || k == "tags" || k == "enabled" || k == "tests") continue;
-            items.emplace_back(k, it->second);
-        }
-    }
-    std::stable_sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (size_t i = 0; i < items.size(); ++i) {
-        if (i) out += ',';
-        json_escape(out, items[i].first);
-        out += ':';
-        canonical(items[i].second, role_of(items[i].first, Role::Plain), out);
-    }
-    out += '}';
+    std::string out;
+    if (rule.IsMap()) canonical_map(rule, Role::Plain, {"description", "tags", "enabled", "tests"}, out);
     return out;
 }
 

@@ -113,6 +113,8 @@ void parse_aggregate(YamlFile& f, const YAML::Node& key, const YAML::Node& val, 
     SourcePos arg_at = at;
     if (text.find('\n') == std::string::npos || text.find('\n') > open) arg_at.col += static_cast<int>(open + 1 + arg_begin);
     ExprScope scope;
+    arg.erase(0, arg_begin);
+    arg.erase(arg.find_last_not_of(" \t\r\n") + 1);
     a.arg = Expr::compile(arg, scope, arg_at, f.diags());
     w.aggregates.push_back(std::move(a));
 }

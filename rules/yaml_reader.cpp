@@ -103,7 +103,9 @@ YamlMap::YamlMap(YamlFile& f, const YAML::Node& node, std::string what, std::vec
         if (!is_known) {
             std::string hint = closest_match(name, known);
             std::string msg = "unknown key \"" + name + "\"";
-            msg += hint.empty() ? " in " + what_ + " (known keys: " + join_names(known) + ")"
+            std::string all;
+            for (const auto& c : known) all += (all.empty() ? "" : ", ") + c;
+            msg += hint.empty() ? " in " + what_ + " (known keys: " + all + ")"
                                 : " (did you mean \"" + hint + "\"?)";
             f.error(f.pos(k), std::move(msg));
             continue;

@@ -5,7 +5,7 @@
 #include "patterns/engine.h"
 
 using namespace vigil;
-using namespace vigil::test;
+using namespace vigil::nfa_test;
 using V = std::vector<std::string>;
 
 namespace {

@@ -4,7 +4,7 @@
 #include "nfa_support.h"
 
 using namespace vigil;
-using namespace vigil::test;
+using namespace vigil::nfa_test;
 using V = std::vector<std::string>;
 
 TEST_CASE("shared buffer: one event taken by many partial matches is stored once") {

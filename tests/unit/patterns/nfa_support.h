@@ -13,7 +13,7 @@
 #include "patterns/runtime.h"
 #include "rules/rule.h"
 
-namespace vigil::test {
+namespace vigil::nfa_test {
 
 // `field == "text"`
 class FieldIs : public Expr {
@@ -180,4 +180,4 @@ struct Harness {
     int64_t t = 0;
 };
 
-}  // namespace vigil::test
+}  // namespace vigil::nfa_test
