@@ -87,7 +87,8 @@ void WindowRuntime::fire(const Timer& t, AlertSink& out) {
 WindowRuntime::KeyState* WindowRuntime::key_state(const std::string& key) {
     ++seq_;
     auto [it, inserted] = keys_.try_emplace(key);
-    KeyState& ks = it->second;
+    if (inserted) it->second = std::make_unique<KeyState>();
+    KeyState& ks = *it->second;
     ks.touched = seq_;
     if (!inserted) return &ks;
     ks.key = key;
@@ -179,14 +180,14 @@ size_t WindowRuntime::KeyState::bytes() const {
 
 size_t WindowRuntime::state_bytes() const {
     size_t b = sizeof(*this) + timers_.size() * (sizeof(Timer) + 32);
-    for (const auto& [k, ks] : keys_) b += ks.bytes();
+    for (const auto& [k, ks] : keys_) b += ks->bytes();
     return b;
 }
 
 std::string WindowRuntime::describe_key(const std::string& key) const {
     auto it = keys_.find(key);
     if (it == keys_.end()) return "no open windows for key \"" + key + "\"";
-    const KeyState& ks = it->second;
+    const KeyState& ks = *it->second;
     std::string s;
     if (ks.sliding) {
         s += "sliding window, " + std::to_string(ks.sliding->events()) + " events, values ";

@@ -105,7 +105,8 @@ private:
     bool valid_ = true;
     std::string plan_error_;
     int64_t watermark_ = std::numeric_limits<int64_t>::min();
-    std::unordered_map<std::string, KeyState> keys_;
+    // Small map nodes (the state lives apart) keep lookups within fewer cache lines.
+    std::unordered_map<std::string, std::unique_ptr<KeyState>> keys_;
     std::unordered_map<uint64_t, KeyState*> by_id_;
     // Keys in order of creation as (key id, sequence when queued). Eviction gives a
     // key updated since it was queued a second chance (the CLOCK approximation of

@@ -91,7 +91,7 @@ bool WindowRuntime::add_session(const Event& ev, bool late, AlertSink& out) {
     auto it = keys_.find(ev.key);
     size_t lo = 0, hi = 0;
     if (it != keys_.end()) {
-        const auto& ws = it->second.windows;
+        const auto& ws = it->second->windows;
         while (lo < ws.size() && ws[lo].end + gap < t) ++lo;
         hi = lo;
         while (hi < ws.size() && ws[hi].start - gap <= t) ++hi;
