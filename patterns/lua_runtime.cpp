@@ -85,26 +85,6 @@ void push_state(lua_State* L, int states_ref, const std::string& key, bool creat
     lua_remove(L, -2);
 }
 
-void push_event(lua_State* L, const Event& ev) {
-    if (ev.root().is_object()) {
-        lua_push_json(L, ev.root());
-    } else {
-        lua_newtable(L);
-    }
-    lua_pushinteger(L, ev.time);
-    lua_setfield(L, -2, "$time");
-    push_key(L, ev.key);
-    lua_setfield(L, -2, "$key");
-    push_key(L, ev.topic);
-    lua_setfield(L, -2, "$topic");
-    push_key(L, ev.stream);
-    lua_setfield(L, -2, "$stream");
-    lua_pushinteger(L, ev.partition);
-    lua_setfield(L, -2, "$partition");
-    lua_pushinteger(L, static_cast<lua_Integer>(ev.offset));
-    lua_setfield(L, -2, "$offset");
-}
-
 struct Invoke {
     int fn_ref, states_ref, ctx_ref;
     const Event* event;  // null: a timer
@@ -116,7 +96,7 @@ int invoke_tramp(lua_State* L) {
     push_key(L, *in->key);  // 2: interned once, used three times
     lua_rawgeti(L, LUA_REGISTRYINDEX, in->fn_ref);
     if (in->event) {
-        push_event(L, *in->event);
+        lua_push_event(L, *in->event);
     } else {
         lua_pushvalue(L, 2);
     }

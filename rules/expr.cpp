@@ -54,27 +54,12 @@ void Value::write_json(std::string& out) const {
     }
 }
 
-namespace {
-
-class CompiledExpr final : public Expr {
-public:
-    CompiledExpr(std::string_view text, std::shared_ptr<const expr::Program> p) : prog_(std::move(p)) {
-        source_ = std::string(text);
-    }
-    Value eval(const EvalContext& ctx) const override { return expr::run(*prog_, ctx); }
-
-private:
-    std::shared_ptr<const expr::Program> prog_;
-};
-
-}  // namespace
-
 std::shared_ptr<const Expr> Expr::compile(std::string_view text, const ExprScope& scope, const SourcePos& at,
                                           Diagnostics& diags) {
     expr::Compiler c(text, scope, at, diags);
     auto prog = c.run();
     if (!prog) return nullptr;
-    return std::make_shared<CompiledExpr>(text, std::move(prog));
+    return expr::make_expr(text, std::move(prog));
 }
 
 }  // namespace vigil

@@ -138,6 +138,12 @@ std::shared_ptr<const Program> Compiler::run() {
         return nullptr;
     }
     if (errors_ > 0) return nullptr;
+    // Paths no longer move: let nodes point at their segments directly.
+    for (Node& n : prog_.nodes) {
+        if (n.path < 0) continue;
+        n.segs = prog_.paths[n.path].segs.data();
+        n.nsegs = static_cast<uint32_t>(prog_.paths[n.path].segs.size());
+    }
     return std::make_shared<Program>(std::move(prog_));
 }
 

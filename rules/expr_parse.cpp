@@ -258,8 +258,8 @@ uint32_t Compiler::parse_postfix() {
 int32_t Compiler::parse_index() {
     bool neg = accept_punct("-");
     const Token& t = tok();
-    if (t.kind != Tok::Number || t.number != std::floor(t.number) || t.number > 1e9 ||
-        t.text.find_first_of(".eE") != std::string_view::npos) {
+    if (t.kind != Tok::Number || t.text.find_first_not_of("0123456789") != std::string_view::npos ||
+        !(t.number <= 1e9)) {
         syntax(t.pos, "an index must be an integer or a string literal, like items[0], items[-1] or a[\"odd key\"]");
     }
     ++i_;

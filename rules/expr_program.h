@@ -73,6 +73,8 @@ struct Node {
     uint32_t a = 0, b = 0, c = 0;  // children
     uint32_t args = 0, nargs = 0;  // into Program::args
     int32_t path = -1;        // into Program::paths; -1: none
+    const PathSeg* segs = nullptr;  // Program::paths[path].segs, set once compiled
+    uint32_t nsegs = 0;
     int32_t index = 0;        // var / stage event / regex / lua name
     int32_t stage = -1;
     uint32_t pos = 0;         // offset in the source text (for diagnostics)
@@ -89,7 +91,7 @@ struct Program {
     uint32_t root = 0;
 };
 
-// Evaluates a compiled program (expr_eval.cpp).
-Value run(const Program& p, const EvalContext& ctx);
+// The Expr that evaluates a compiled program (expr_eval.cpp).
+std::shared_ptr<const Expr> make_expr(std::string_view text, std::shared_ptr<const Program> p);
 
 }  // namespace vigil::expr

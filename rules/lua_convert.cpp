@@ -204,6 +204,31 @@ void lua_push_value(lua_State* L, const Value& v) {
     lua_pushnil(L);
 }
 
+void lua_push_event(lua_State* L, const Event& ev) {
+    // Sized for the payload's members and the six metadata fields at once: no rehash.
+    JsonRef root = ev.root();
+    size_t n = root.is_object() ? root.size() : 0;
+    lua_createtable(L, 0, static_cast<int>(n) + 6);
+    for (size_t i = 0; i < n; ++i) {
+        auto name = root.member_name(i);
+        lua_pushlstring(L, name.data(), name.size());
+        push_json_depth(L, root.member_value(i), 1);
+        lua_rawset(L, -3);
+    }
+    lua_pushinteger(L, ev.time);
+    lua_setfield(L, -2, "$time");
+    lua_pushlstring(L, ev.key.data(), ev.key.size());
+    lua_setfield(L, -2, "$key");
+    lua_pushlstring(L, ev.topic.data(), ev.topic.size());
+    lua_setfield(L, -2, "$topic");
+    lua_pushlstring(L, ev.stream.data(), ev.stream.size());
+    lua_setfield(L, -2, "$stream");
+    lua_pushinteger(L, ev.partition);
+    lua_setfield(L, -2, "$partition");
+    lua_pushinteger(L, static_cast<lua_Integer>(ev.offset));
+    lua_setfield(L, -2, "$offset");
+}
+
 void lua_value_to_json(lua_State* L, int index, std::string& out) {
     to_json_depth(L, lua_absindex(L, index), out, 0);
 }

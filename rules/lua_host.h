@@ -6,15 +6,16 @@
 // a memory cap per state (allocator); string pattern functions guarded against
 // runaway patterns. A call that exceeds a budget fails with a clear error and is
 // counted; after repeated overruns the rule is disabled.
-// Thread rules: a LuaProgram is used by one thread at a time.
-// (Owned by the rules issue: extend as needed; the two calls below are what the
-// expression evaluator uses.)
+// Thread rules: a LuaProgram is used by one thread at a time; a worker that
+// evaluates `lua.NAME(...)` needs its own LuaHost::clone() of the rule's program.
+// The two LuaProgram calls are what the expression evaluator uses; the rest is
+// for runtimes (patterns/lua_runtime.h) and the rule loader (compile_lua).
 //
 // Guarantees of LuaHost (the implementation):
 //  - compile_lua() never throws; a syntax error or an error while running the
 //    chunk's top level is reported as `file:line:col: error: lua: <message>`,
 //    where line = the first line of the `lua: |` block + the chunk line - 1.
-//  - every call into Lua runs under LuaHost::run(): it cannot throw into C++,
+//  - every call into Lua is a protected call: a Lua error cannot escape into C++;
 //    it stops after `LuaLimits::instructions` VM instructions (cpu overrun) or
 //    when the state would grow past `LuaLimits::memory_bytes` (memory overrun).
 //    C library functions cannot be interrupted by the hook, so the ones that can
@@ -145,6 +146,9 @@ void lua_value_to_json(lua_State* L, int index, std::string& out);
 void lua_push_value(lua_State* L, const Value& v);
 // Pushes a JSON value as Lua (objects and arrays become tables, null becomes nil).
 void lua_push_json(lua_State* L, JsonRef v);
+// Pushes an event as a table: its payload's members plus "$time", "$key",
+// "$topic", "$stream", "$partition", "$offset".
+void lua_push_event(lua_State* L, const Event& ev);
 
 // The compact, deterministic byte form of plain Lua data (nil, booleans,
 // integers, floats, strings and tables of them, nested up to 32 deep; table

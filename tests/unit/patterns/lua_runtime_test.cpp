@@ -167,6 +167,8 @@ end)";
 }
 
 TEST_CASE("lua runtime: timer misuse is a clear error") {
+    auto level = spdlog::get_level();
+    spdlog::set_level(spdlog::level::off);
     ManualClock clock;
     VectorAlertSink sink;
     auto no_handler = make_lua_runtime(make_rule("nt", "function on_event(ev, s, ctx) ctx.set_timer(5) end"), clock);
@@ -182,6 +184,7 @@ function on_timer(k, s, ctx) s.fired = (s.fired or 0) + 1 ctx.set_timer(ctx.now(
     CHECK(rearm->counters().errors == 1);
     CHECK(lua_rt(rearm).last_error().find("must be later than the one being handled") != std::string::npos);
     CHECK(rearm->describe_key("k") == R"({"key":"k","state":{"fired":1},"timers":[]})");
+    spdlog::set_level(level);
 }
 
 TEST_CASE("lua runtime: a periodic timer cannot spin forever at a flush") {
@@ -330,4 +333,87 @@ TEST_CASE("lua runtime: bad emit arguments and a missing on_event") {
     CHECK(lua_rt(none).disabled());
     CHECK(lua_rt(none).last_error().find("must define function on_event") != std::string::npos);
     CHECK(sink.alerts.empty());
+}
+
+namespace {
+
+// A constant expression standing in for a compiled emit.payload entry.
+class ConstString : public Expr {
+public:
+    explicit ConstString(std::string v) : v_(std::move(v)) {}
+    Value eval(const EvalContext&) const override { return Value::of(std::string_view(v_)); }
+
+private:
+    std::string v_;
+};
+
+}  // namespace
+
+TEST_CASE("lua runtime: emit.payload, emit.topic and emit.throttle of the YAML apply") {
+    ManualClock clock;
+    VectorAlertSink sink;
+    auto rule = make_rule("yaml", R"(
+function on_event(ev, s, ctx)
+  if ev.sev then ctx.emit{ shared = "lua", severity = ev.sev } else ctx.emit{ shared = "lua" } end
+end)");
+    rule->severity = "low";
+    rule->emit.payload = {{"source", std::make_shared<ConstString>("yaml")},
+                          {"shared", std::make_shared<ConstString>("yaml")}};
+    rule->emit.topic = "alerts/{rule}/{severity}/{key}";
+    rule->emit.throttle_ms = 1000;
+    auto rt = make_lua_runtime(rule, clock);
+    rt->on_event(make_event("k/1", 100, 1, R"({"sev":"critical"})"), sink);
+    rt->on_event(make_event("k/1", 500, 2, "{}"), sink);   // throttled
+    rt->on_event(make_event("k/1", 1100, 3, "{}"), sink);  // next interval
+    REQUIRE(sink.alerts.size() == 2);
+    CHECK(sink.alerts[0].payload_json == R"({"source":"yaml","severity":"critical","shared":"lua"})");
+    CHECK(sink.alerts[0].severity == "critical");
+    CHECK(sink.alerts[0].topic == "alerts/yaml/critical/k_1");
+    CHECK(sink.alerts[1].severity == "low");
+    CHECK(sink.alerts[1].topic == "alerts/yaml/low/k_1");
+    CHECK(rt->counters().matches == 2);
+}
+
+TEST_CASE("lua runtime: alert ids depend on the rule version and the event offset") {
+    const char* src = "function on_event(ev, s, ctx) ctx.emit{} end";
+    auto id_of = [&](const std::string& version, uint64_t offset) {
+        ManualClock clock;
+        VectorAlertSink sink;
+        auto rule = make_rule("v", src);
+        rule->version = version;
+        auto rt = make_lua_runtime(rule, clock);
+        rt->on_event(make_event("k", 1, offset, "{}"), sink);
+        REQUIRE(sink.alerts.size() == 1);
+        return sink.alerts[0].id;
+    };
+    CHECK(id_of("11111111", 5) == id_of("11111111", 5));
+    CHECK(id_of("11111111", 5) != id_of("22222222", 5));
+    CHECK(id_of("11111111", 5) != id_of("11111111", 6));
+}
+
+TEST_CASE("lua runtime: built from source when the rule holds no compiled program") {
+    auto level = spdlog::get_level();
+    spdlog::set_level(spdlog::level::off);
+    ManualClock clock;
+    VectorAlertSink sink;
+    auto rule = std::make_shared<Rule>();
+    rule->id = "src";
+    rule->body = RuleBody::Lua;
+    rule->lua_source = "function on_event(ev, s, ctx) ctx.emit{ v = ev.v } end";
+    auto rt = make_lua_runtime(rule, clock);
+    rt->on_event(make_event("k", 1, 1, R"({"v":3})"), sink);
+    REQUIRE(sink.alerts.size() == 1);
+    CHECK(sink.alerts[0].payload_json == R"({"v":3})");
+
+    auto broken = std::make_shared<Rule>();
+    broken->id = "broken";
+    broken->body = RuleBody::Lua;
+    broken->pos = {"rules/broken.yaml", 7, 3};
+    broken->lua_source = "function on_event(ev, s, ctx)\n  ctx.emit{ \nend";
+    auto brt = make_lua_runtime(broken, clock);
+    brt->on_event(make_event("k", 1, 1, "{}"), sink);
+    spdlog::set_level(level);
+    CHECK(lua_rt(brt).disabled());
+    CHECK(lua_rt(brt).last_error().find("rules/broken.yaml:9:3: error: lua: ") == 0);
+    CHECK(sink.alerts.size() == 1);
 }

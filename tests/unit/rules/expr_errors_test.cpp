@@ -70,6 +70,8 @@ TEST_CASE("expr: syntax errors name the token and its column") {
         {"x matches y", "3:20: \"matches\" needs a regex string literal, like matches \"^ab+c\""},
         {"a > 1 and", "3:19: expected an expression after \"and\""},
         {"a in", "3:14: expected a list after \"in\", like in [\"a\", \"b\"]"},
+        {"items[5m]", "3:16: an index must be an integer or a string literal, like items[0], items[-1] or a[\"odd key\"]"},
+        {"x > 99999999999999999m", "3:14: duration \"99999999999999999m\" is too large"},
     };
     for (const auto& c : cases) CHECK_MESSAGE(error_of(c.text) == c.error, c.text);
 }

@@ -283,3 +283,31 @@ TEST_CASE("lua host: clones are independent states") {
     CHECK(host->call("bump", nullptr, 0, scratch).number == 2);
     CHECK(other->call("bump", nullptr, 0, scratch).number == 1);
 }
+
+TEST_CASE("lua sandbox: the allowed libraries work") {
+    auto host = must_compile(R"(
+function f()
+  local t = {5, 3, 9, 1}
+  table.sort(t)
+  local parts = {}
+  for _, v in ipairs(t) do parts[#parts + 1] = tostring(v) end
+  return table.concat(parts, ",") .. "|" .. utf8.char(233) .. "|" .. string.format("%.1f", math.sqrt(2)) ..
+         "|" .. math.type(3) .. "|" .. select("#", 1, 2, 3) .. "|" .. tostring(pcall(error, "x"))
+end)");
+    std::string scratch;
+    CHECK(host->call("f", nullptr, 0, scratch).str == "1,3,5,9|\xc3\xa9|1.4|integer|3|false");
+    CHECK(host->memory_used() > 0);
+    CHECK(host->memory_used() < host->limits().memory_bytes);
+}
+
+TEST_CASE("lua sandbox: Lua callbacks inside C functions stay under the budget") {
+    LuaStatus st{};
+    double secs = 0;
+    run_body("return string.gsub(('a'):rep(100), 'a', function() while true do end end)", &st, &secs);
+    CHECK(st == LuaStatus::CpuOverrun);
+    CHECK(secs < 1.0);
+    run_body("local t = {} for i = 1, 100 do t[i] = i end table.sort(t, function(a, b) while true do end end)", &st,
+             &secs);
+    CHECK(st == LuaStatus::CpuOverrun);
+    CHECK(secs < 1.0);
+}
