@@ -40,10 +40,10 @@ void WindowRuntime::on_watermark(int64_t watermark, AlertSink& out) {
 
 void WindowRuntime::advance(int64_t watermark, AlertSink& out) {
     watermark_ = watermark;
-    while (!timers_.empty() && std::get<0>(*timers_.begin()) <= watermark) {
-        Timer t = *timers_.begin();
-        timers_.erase(timers_.begin());
-        fire(t, out);
+    while (!timers_.empty() && timers_.begin()->first <= watermark) {
+        auto due = timers_.extract(timers_.begin());
+        timer_count_ -= due.mapped().size();
+        for (const Timer& t : due.mapped()) fire(due.key(), t, out);
     }
 }
 
@@ -53,9 +53,9 @@ int64_t WindowRuntime::close_at(const Window& w) const {
     return w.end + spec.grace_ms;                                                          // wm >= end + grace
 }
 
-void WindowRuntime::fire(const Timer& t, AlertSink& out) {
-    auto [at, key_id, start] = t;
-    auto kit = by_id_.find(key_id);
+void WindowRuntime::fire(int64_t at, const Timer& t, AlertSink& out) {
+    const int64_t start = t.start;
+    auto kit = by_id_.find(t.key_id);
     if (kit == by_id_.end()) return;  // the key was evicted
     KeyState& ks = *kit->second;
     if (rule_->window.type == WindowType::Sliding) {
@@ -63,7 +63,7 @@ void WindowRuntime::fire(const Timer& t, AlertSink& out) {
         ks.timer_at = kNoTimer;
         if (ks.sliding && !ks.sliding->empty() && ks.sliding->last_time() + rule_->window.size_ms > at) {
             ks.timer_at = ks.sliding->last_time() + rule_->window.size_ms;
-            timers_.emplace(ks.timer_at, ks.id, 0);
+            add_timer(ks.timer_at, ks.id, 0);
             return;
         }
         erase_key(ks);  // no event of this key can fall in a future window
@@ -72,7 +72,7 @@ void WindowRuntime::fire(const Timer& t, AlertSink& out) {
     for (size_t i = 0; i < ks.windows.size(); ++i) {
         Window& w = ks.windows[i];
         if (w.start != start) continue;
-        if (close_at(w) != at) return;  // a session that grew since: its newer timer decides
+        if (close_at(w) != at) return;  // a session that grew or merged since: a newer timer decides
         if (rule_->window.emit_when == EmitWhen::OnClose) {
             emit(ks, &w.acc, nullptr, w.start, w.end, w.end, std::string(), out);
         }
@@ -179,7 +179,7 @@ size_t WindowRuntime::KeyState::bytes() const {
 }
 
 size_t WindowRuntime::state_bytes() const {
-    size_t b = sizeof(*this) + timers_.size() * (sizeof(Timer) + 32);
+    size_t b = sizeof(*this) + timer_count_ * sizeof(Timer) + timers_.size() * 64;
     for (const auto& [k, ks] : keys_) b += ks->bytes();
     return b;
 }

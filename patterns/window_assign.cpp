@@ -110,7 +110,8 @@ bool WindowRuntime::add_session(const Event& ev, bool late, AlertSink& out) {
         ws.insert(ws.begin() + static_cast<std::ptrdiff_t>(lo), std::move(w));
         hi = lo + 1;
     } else {
-        for (size_t j = lo; j < hi; ++j) timers_.erase(Timer{close_at(ws[j]), ks->id, ws[j].start});
+        // The merged sessions' timers go stale: fire() skips a timer whose window
+        // no longer closes at that time.
         Window& base = ws[lo];
         for (size_t j = lo + 1; j < hi; ++j) {
             base.end = std::max(base.end, ws[j].end);
@@ -188,7 +189,7 @@ bool WindowRuntime::add_sliding(const Event& ev, bool late, AlertSink& out) {
     emit(*ks, nullptr, ks->sliding.get(), t - size, t, t, "s" + std::to_string(ks->evaluations), out);
     if (ks->timer_at == kNoTimer) {
         ks->timer_at = t + size;
-        timers_.emplace(ks->timer_at, ks->id, 0);
+        add_timer(ks->timer_at, ks->id, 0);
     }
     return true;
 }
