@@ -11,7 +11,6 @@ namespace vigil {
 WindowRuntime::WindowRuntime(RulePtr rule, const Clock& clock)
     : RuleRuntime(std::move(rule), clock), throttle_(rule_->emit.throttle_ms) {
     valid_ = AggPlan::build(rule_->window.aggregates, plan_, &plan_error_);
-    keys_.reserve(std::min<size_t>(rule_->max_keys, 4096));
 }
 
 std::unique_ptr<RuleRuntime> make_window_runtime(RulePtr rule, const Clock& clock) {
@@ -86,12 +85,10 @@ void WindowRuntime::fire(int64_t at, const Timer& t, AlertSink& out) {
 
 WindowRuntime::KeyState* WindowRuntime::key_state(const std::string& key) {
     ++seq_;
-    auto [it, inserted] = keys_.try_emplace(key);
-    if (inserted) it->second = std::make_unique<KeyState>();
-    KeyState& ks = *it->second;
+    bool created = false;
+    KeyState& ks = *keys_.find_or_create(key, created);
     ks.touched = seq_;
-    if (!inserted) return &ks;
-    ks.key = key;
+    if (!created) return &ks;
     ks.id = next_key_id_++;
     by_id_[ks.id] = &ks;
     age_.emplace_back(ks.id, seq_);
@@ -126,8 +123,7 @@ void WindowRuntime::evict_one() {
 void WindowRuntime::erase_key(KeyState& ks) {
     // Timers and age entries that name this key die lazily: its id is gone.
     by_id_.erase(ks.id);
-    auto it = keys_.find(ks.key);
-    if (it != keys_.end()) keys_.erase(it);
+    keys_.erase(ks.key);  // last: destroys ks
 }
 
 void WindowRuntime::erase_if_idle(KeyState& ks) {
@@ -180,14 +176,14 @@ size_t WindowRuntime::KeyState::bytes() const {
 
 size_t WindowRuntime::state_bytes() const {
     size_t b = sizeof(*this) + timer_count_ * sizeof(Timer) + timers_.size() * 64;
-    for (const auto& [k, ks] : keys_) b += ks->bytes();
+    keys_.for_each([&](const KeyState& ks) { b += ks.bytes(); });
     return b;
 }
 
 std::string WindowRuntime::describe_key(const std::string& key) const {
-    auto it = keys_.find(key);
-    if (it == keys_.end()) return "no open windows for key \"" + key + "\"";
-    const KeyState& ks = *it->second;
+    const KeyState* found = keys_.find(key);
+    if (!found) return "no open windows for key \"" + key + "\"";
+    const KeyState& ks = *found;
     std::string s;
     if (ks.sliding) {
         s += "sliding window, " + std::to_string(ks.sliding->events()) + " events, values ";

@@ -31,6 +31,7 @@
 
 #include "patterns/aggregate.h"
 #include "patterns/emit.h"
+#include "patterns/window_keys.h"
 #include "patterns/runtime.h"
 
 namespace vigil {
@@ -113,8 +114,7 @@ private:
     bool valid_ = true;
     std::string plan_error_;
     int64_t watermark_ = std::numeric_limits<int64_t>::min();
-    // Small map nodes (the state lives apart) keep lookups within fewer cache lines.
-    std::unordered_map<std::string, std::unique_ptr<KeyState>> keys_;
+    KeyIndex<KeyState> keys_;
     std::unordered_map<uint64_t, KeyState*> by_id_;
     // Keys in order of creation as (key id, sequence when queued). Eviction gives a
     // key updated since it was queued a second chance (the CLOCK approximation of

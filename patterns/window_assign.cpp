@@ -88,10 +88,10 @@ bool WindowRuntime::add_session(const Event& ev, bool late, AlertSink& out) {
     const WindowSpec& spec = rule_->window;
     const int64_t gap = spec.gap_ms;
     const int64_t t = ev.time;
-    auto it = keys_.find(ev.key);
+    const KeyState* found = keys_.find(ev.key);
     size_t lo = 0, hi = 0;
-    if (it != keys_.end()) {
-        const auto& ws = it->second->windows;
+    if (found) {
+        const auto& ws = found->windows;
         while (lo < ws.size() && ws[lo].end + gap < t) ++lo;
         hi = lo;
         while (hi < ws.size() && ws[hi].start - gap <= t) ++hi;
