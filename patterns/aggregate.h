@@ -18,7 +18,6 @@
 // Failure modes: none at run time; an unknown function name is refused by
 // parse_agg_fn (the rule loader reports it), never at evaluation.
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +26,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "patterns/aggregate_ring.h"
 #include "rules/expr.h"
 #include "rules/json.h"
 #include "rules/rule.h"
@@ -122,17 +122,21 @@ private:
     struct Cell {
         uint64_t n = 0;
         double sum = 0, mean = 0, m2 = 0;
-        std::deque<std::pair<uint64_t, double>> minq, maxq;  // monotonic: (seq, value)
-        std::deque<uint64_t> kept;                           // seqs with a present value (first/last/collect)
+        Ring<std::pair<uint64_t, double>> minq, maxq;  // monotonic: (seq, value)
+        Ring<uint64_t> kept;                           // seqs with a present value (first/last/collect)
         std::unordered_map<std::string, uint32_t> distinct;  // value -> multiplicity
     };
-    const Sample& sample(uint64_t seq, size_t agg, size_t width) const {
-        return samples_[(seq - front_seq_) * width + agg];
+    // The stored sample of aggregate `agg` for event `seq` (only for aggregates
+    // with a column: count(), min and max keep nothing per event).
+    const Sample& sample(uint64_t seq, size_t agg) const {
+        return samples_[(seq - front_seq_) * width_ + static_cast<size_t>(column_[agg])];
     }
     void remove_front(const AggPlan& plan);
 
-    std::deque<int64_t> times_;
-    std::deque<Sample> samples_;  // plan.size() per event, flattened
+    Ring<int64_t> times_;
+    Ring<Sample> samples_;        // width_ per event, flattened
+    std::vector<int> column_;     // per aggregate: its column in samples_, -1 when not stored
+    size_t width_ = 0;
     uint64_t front_seq_ = 0, next_seq_ = 0;
     std::vector<Cell> cells_;
 };

@@ -18,7 +18,12 @@ using agg_detail::welford_remove;
 
 }  // namespace
 
-SlidingAggregates::SlidingAggregates(const AggPlan& plan) : cells_(plan.size()) {}
+SlidingAggregates::SlidingAggregates(const AggPlan& plan) : cells_(plan.size()) {
+    for (AggFn f : plan.fns) {
+        const bool stored = f != AggFn::Count && f != AggFn::Min && f != AggFn::Max;
+        column_.push_back(stored ? static_cast<int>(width_++) : -1);
+    }
+}
 
 void SlidingAggregates::push(const AggPlan& plan, int64_t time, const std::vector<Sample>& samples) {
     const uint64_t seq = next_seq_++;
@@ -39,12 +44,12 @@ void SlidingAggregates::push(const AggPlan& plan, int64_t time, const std::vecto
         case AggFn::Min:
             if (!s.numeric()) break;
             while (!c.minq.empty() && c.minq.back().second >= s.number) c.minq.pop_back();
-            c.minq.emplace_back(seq, s.number);
+            c.minq.push_back({seq, s.number});
             break;
         case AggFn::Max:
             if (!s.numeric()) break;
             while (!c.maxq.empty() && c.maxq.back().second <= s.number) c.maxq.pop_back();
-            c.maxq.emplace_back(seq, s.number);
+            c.maxq.push_back({seq, s.number});
             break;
         case AggFn::First:
         case AggFn::Last:
@@ -60,15 +65,16 @@ void SlidingAggregates::push(const AggPlan& plan, int64_t time, const std::vecto
             break;
         }
     }
-    for (const auto& s : samples) samples_.push_back(s);
+    for (size_t i = 0; i < plan.size(); ++i)
+        if (column_[i] >= 0) samples_.push_back(samples[i]);
 }
 
 void SlidingAggregates::remove_front(const AggPlan& plan) {
+    static const Sample kNone;
     const uint64_t seq = front_seq_;
-    const size_t width = plan.size();
-    for (size_t i = 0; i < width; ++i) {
+    for (size_t i = 0; i < plan.size(); ++i) {
         Cell& c = cells_[i];
-        const Sample& s = sample(seq, i, width);
+        const Sample& s = column_[i] >= 0 ? sample(seq, i) : kNone;
         switch (plan.fns[i]) {
         case AggFn::Count: --c.n; break;
         case AggFn::CountExpr: if (s.present()) --c.n; break;
@@ -102,7 +108,7 @@ void SlidingAggregates::remove_front(const AggPlan& plan) {
             break;
         }
     }
-    for (size_t i = 0; i < width; ++i) samples_.pop_front();
+    for (size_t i = 0; i < width_; ++i) samples_.pop_front();
     times_.pop_front();
     ++front_seq_;
 }
@@ -151,19 +157,18 @@ void SlidingAggregates::values(const AggPlan& plan, std::vector<Value>& out, std
         case AggFn::Min: out[i] = c.minq.empty() ? Value::null() : Value::of(c.minq.front().second); break;
         case AggFn::Max: out[i] = c.maxq.empty() ? Value::null() : Value::of(c.maxq.front().second); break;
         case AggFn::First:
-            out[i] = c.kept.empty() ? Value::null() : sample(c.kept.front(), i, width).to_value(docs[i]);
+            out[i] = c.kept.empty() ? Value::null() : sample(c.kept.front(), i).to_value(docs[i]);
             break;
         case AggFn::Last:
-            out[i] = c.kept.empty() ? Value::null() : sample(c.kept.back(), i, width).to_value(docs[i]);
+            out[i] = c.kept.empty() ? Value::null() : sample(c.kept.back(), i).to_value(docs[i]);
             break;
         case AggFn::Distinct: out[i] = Value::of(static_cast<double>(c.distinct.size())); break;
         case AggFn::Collect: {
             std::string text = "[";
             size_t n = 0;
-            for (uint64_t seq : c.kept) {
-                if (n == kCollectCap) break;
+            for (size_t k = 0; k < c.kept.size() && n < kCollectCap; ++k) {
                 if (n++) text += ',';
-                sample(seq, i, width).write_json(text);
+                sample(c.kept[k], i).write_json(text);
             }
             text += ']';
             out[i] = json_value(docs[i], text);
@@ -174,10 +179,10 @@ void SlidingAggregates::values(const AggPlan& plan, std::vector<Value>& out, std
 }
 
 size_t SlidingAggregates::bytes() const {
-    size_t b = sizeof(*this) + times_.size() * sizeof(int64_t) + samples_.size() * sizeof(Sample);
-    for (const auto& s : samples_) b += s.text.capacity();
+    size_t b = sizeof(*this) + times_.capacity() * sizeof(int64_t) + samples_.capacity() * sizeof(Sample);
+    samples_.for_each([&](const Sample& s) { b += s.text.capacity(); });
     for (const auto& c : cells_) {
-        b += sizeof(Cell) + (c.minq.size() + c.maxq.size()) * 16 + c.kept.size() * 8;
+        b += sizeof(Cell) + (c.minq.capacity() + c.maxq.capacity()) * 16 + c.kept.capacity() * 8;
         for (const auto& [k, n] : c.distinct) b += k.capacity() + 32;
     }
     return b;

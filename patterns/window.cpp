@@ -11,7 +11,6 @@ namespace vigil {
 WindowRuntime::WindowRuntime(RulePtr rule, const Clock& clock)
     : RuleRuntime(std::move(rule), clock), throttle_(rule_->emit.throttle_ms) {
     valid_ = AggPlan::build(rule_->window.aggregates, plan_, &plan_error_);
-    keys_.reserve(std::min<size_t>(rule_->max_keys, 4096));
 }
 
 std::unique_ptr<RuleRuntime> make_window_runtime(RulePtr rule, const Clock& clock) {
@@ -40,10 +39,10 @@ void WindowRuntime::on_watermark(int64_t watermark, AlertSink& out) {
 
 void WindowRuntime::advance(int64_t watermark, AlertSink& out) {
     watermark_ = watermark;
-    while (!timers_.empty() && std::get<0>(*timers_.begin()) <= watermark) {
-        Timer t = *timers_.begin();
-        timers_.erase(timers_.begin());
-        fire(t, out);
+    while (!timers_.empty() && timers_.begin()->first <= watermark) {
+        auto due = timers_.extract(timers_.begin());
+        timer_count_ -= due.mapped().size();
+        for (const Timer& t : due.mapped()) fire(due.key(), t, out);
     }
 }
 
@@ -53,9 +52,9 @@ int64_t WindowRuntime::close_at(const Window& w) const {
     return w.end + spec.grace_ms;                                                          // wm >= end + grace
 }
 
-void WindowRuntime::fire(const Timer& t, AlertSink& out) {
-    auto [at, key_id, start] = t;
-    auto kit = by_id_.find(key_id);
+void WindowRuntime::fire(int64_t at, const Timer& t, AlertSink& out) {
+    const int64_t start = t.start;
+    auto kit = by_id_.find(t.key_id);
     if (kit == by_id_.end()) return;  // the key was evicted
     KeyState& ks = *kit->second;
     if (rule_->window.type == WindowType::Sliding) {
@@ -63,7 +62,7 @@ void WindowRuntime::fire(const Timer& t, AlertSink& out) {
         ks.timer_at = kNoTimer;
         if (ks.sliding && !ks.sliding->empty() && ks.sliding->last_time() + rule_->window.size_ms > at) {
             ks.timer_at = ks.sliding->last_time() + rule_->window.size_ms;
-            timers_.emplace(ks.timer_at, ks.id, 0);
+            add_timer(ks.timer_at, ks.id, 0);
             return;
         }
         erase_key(ks);  // no event of this key can fall in a future window
@@ -72,7 +71,7 @@ void WindowRuntime::fire(const Timer& t, AlertSink& out) {
     for (size_t i = 0; i < ks.windows.size(); ++i) {
         Window& w = ks.windows[i];
         if (w.start != start) continue;
-        if (close_at(w) != at) return;  // a session that grew since: its newer timer decides
+        if (close_at(w) != at) return;  // a session that grew or merged since: a newer timer decides
         if (rule_->window.emit_when == EmitWhen::OnClose) {
             emit(ks, &w.acc, nullptr, w.start, w.end, w.end, std::string(), out);
         }
@@ -86,11 +85,10 @@ void WindowRuntime::fire(const Timer& t, AlertSink& out) {
 
 WindowRuntime::KeyState* WindowRuntime::key_state(const std::string& key) {
     ++seq_;
-    auto [it, inserted] = keys_.try_emplace(key);
-    KeyState& ks = it->second;
+    bool created = false;
+    KeyState& ks = *keys_.find_or_create(key, created);
     ks.touched = seq_;
-    if (!inserted) return &ks;
-    ks.key = key;
+    if (!created) return &ks;
     ks.id = next_key_id_++;
     by_id_[ks.id] = &ks;
     age_.emplace_back(ks.id, seq_);
@@ -125,8 +123,7 @@ void WindowRuntime::evict_one() {
 void WindowRuntime::erase_key(KeyState& ks) {
     // Timers and age entries that name this key die lazily: its id is gone.
     by_id_.erase(ks.id);
-    auto it = keys_.find(ks.key);
-    if (it != keys_.end()) keys_.erase(it);
+    keys_.erase(ks.key);  // last: destroys ks
 }
 
 void WindowRuntime::erase_if_idle(KeyState& ks) {
@@ -178,15 +175,15 @@ size_t WindowRuntime::KeyState::bytes() const {
 }
 
 size_t WindowRuntime::state_bytes() const {
-    size_t b = sizeof(*this) + timers_.size() * (sizeof(Timer) + 32);
-    for (const auto& [k, ks] : keys_) b += ks.bytes();
+    size_t b = sizeof(*this) + timer_count_ * sizeof(Timer) + timers_.size() * 64;
+    keys_.for_each([&](const KeyState& ks) { b += ks.bytes(); });
     return b;
 }
 
 std::string WindowRuntime::describe_key(const std::string& key) const {
-    auto it = keys_.find(key);
-    if (it == keys_.end()) return "no open windows for key \"" + key + "\"";
-    const KeyState& ks = it->second;
+    const KeyState* found = keys_.find(key);
+    if (!found) return "no open windows for key \"" + key + "\"";
+    const KeyState& ks = *found;
     std::string s;
     if (ks.sliding) {
         s += "sliding window, " + std::to_string(ks.sliding->events()) + " events, values ";

@@ -24,14 +24,14 @@
 #include <limits>
 #include <deque>
 #include <memory>
-#include <set>
+#include <map>
 #include <string>
-#include <tuple>
 #include <unordered_map>
 #include <vector>
 
 #include "patterns/aggregate.h"
 #include "patterns/emit.h"
+#include "patterns/window_keys.h"
 #include "patterns/runtime.h"
 
 namespace vigil {
@@ -74,8 +74,13 @@ private:
         uint64_t touched = 0;        // event sequence of the last update (eviction)
         size_t bytes() const;
     };
-    // (fire at, key id, window start): fired when the watermark reaches `at`.
-    using Timer = std::tuple<int64_t, uint64_t, int64_t>;
+    // A window (key id, window start) to look at when the watermark reaches the
+    // time it is filed under. Epoch-aligned windows share close times, so timers
+    // are filed per time: scheduling one is a push_back, not a tree insert.
+    struct Timer {
+        uint64_t key_id;
+        int64_t start;
+    };
 
     // Each returns false when the event is late for every window it belongs to.
     bool add(const Event& ev, bool late, AlertSink& out);
@@ -86,9 +91,13 @@ private:
     void take_samples(const Event& ev);
 
     void advance(int64_t watermark, AlertSink& out);
-    void fire(const Timer& t, AlertSink& out);
+    void fire(int64_t at, const Timer& t, AlertSink& out);
+    void add_timer(int64_t at, uint64_t key_id, int64_t start) {
+        timers_[at].push_back(Timer{key_id, start});
+        ++timer_count_;
+    }
     int64_t close_at(const Window& w) const;
-    void schedule(const KeyState& ks, const Window& w) { timers_.emplace(close_at(w), ks.id, w.start); }
+    void schedule(const KeyState& ks, const Window& w) { add_timer(close_at(w), ks.id, w.start); }
 
     KeyState* key_state(const std::string& key);  // creates, evicting the LRU key when full
     void evict_one();
@@ -105,7 +114,7 @@ private:
     bool valid_ = true;
     std::string plan_error_;
     int64_t watermark_ = std::numeric_limits<int64_t>::min();
-    std::unordered_map<std::string, KeyState> keys_;
+    KeyIndex<KeyState> keys_;
     std::unordered_map<uint64_t, KeyState*> by_id_;
     // Keys in order of creation as (key id, sequence when queued). Eviction gives a
     // key updated since it was queued a second chance (the CLOCK approximation of
@@ -113,7 +122,8 @@ private:
     std::deque<std::pair<uint64_t, uint64_t>> age_;
     uint64_t seq_ = 0;
     uint64_t next_key_id_ = 1;
-    std::set<Timer> timers_;
+    std::map<int64_t, std::vector<Timer>> timers_;  // in firing order within one time
+    size_t timer_count_ = 0;
     Throttle throttle_;
 
     // Scratch reused across events (no allocation once warm).

@@ -88,10 +88,10 @@ bool WindowRuntime::add_session(const Event& ev, bool late, AlertSink& out) {
     const WindowSpec& spec = rule_->window;
     const int64_t gap = spec.gap_ms;
     const int64_t t = ev.time;
-    auto it = keys_.find(ev.key);
+    const KeyState* found = keys_.find(ev.key);
     size_t lo = 0, hi = 0;
-    if (it != keys_.end()) {
-        const auto& ws = it->second.windows;
+    if (found) {
+        const auto& ws = found->windows;
         while (lo < ws.size() && ws[lo].end + gap < t) ++lo;
         hi = lo;
         while (hi < ws.size() && ws[hi].start - gap <= t) ++hi;
@@ -110,7 +110,8 @@ bool WindowRuntime::add_session(const Event& ev, bool late, AlertSink& out) {
         ws.insert(ws.begin() + static_cast<std::ptrdiff_t>(lo), std::move(w));
         hi = lo + 1;
     } else {
-        for (size_t j = lo; j < hi; ++j) timers_.erase(Timer{close_at(ws[j]), ks->id, ws[j].start});
+        // The merged sessions' timers go stale: fire() skips a timer whose window
+        // no longer closes at that time.
         Window& base = ws[lo];
         for (size_t j = lo + 1; j < hi; ++j) {
             base.end = std::max(base.end, ws[j].end);
@@ -188,7 +189,7 @@ bool WindowRuntime::add_sliding(const Event& ev, bool late, AlertSink& out) {
     emit(*ks, nullptr, ks->sliding.get(), t - size, t, t, "s" + std::to_string(ks->evaluations), out);
     if (ks->timer_at == kNoTimer) {
         ks->timer_at = t + size;
-        timers_.emplace(ks->timer_at, ks->id, 0);
+        add_timer(ks->timer_at, ks->id, 0);
     }
     return true;
 }

@@ -4,7 +4,7 @@
 #include "window_test_util.h"
 
 using namespace vigil;
-using namespace vigil::test::windows;
+using namespace vigil::window_test;
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include "window_test_util.h"
 
 using namespace vigil;
-using namespace vigil::test::windows;
+using namespace vigil::window_test;
 
 namespace {
 
@@ -106,4 +106,34 @@ TEST_CASE("count: sliding by count (size 3, slide 1) gives overlapping full wind
     CHECK(Values(h.alerts()[1]).num("s") == 9);
     CHECK(Values(h.alerts()[2]).num("s") == 12);
     CHECK(h.alerts()[0].id != h.alerts()[1].id);
+}
+
+TEST_CASE("eviction: sliding and session keys beyond max_keys are dropped, their timers ignored") {
+    auto sl = sliding(10);
+    sl->max_keys = 1;
+    Harness h(sl);
+    h.ev("a", 0, R"({"v": 1})");
+    h.ev("b", 1, R"({"v": 2})");  // evicts a
+    CHECK(h.rt.counters().dropped_keys == 1);
+    CHECK(h.rt.key_count() == 1);
+    h.ev("a", 2, R"({"v": 3})");  // a starts again from nothing; evicts b
+    REQUIRE(h.alerts().size() == 3);
+    CHECK(Values(h.alerts()[2]).num("n") == 1);
+    h.wm(1'000);
+    CHECK(h.rt.key_count() == 0);
+
+    auto se = window_rule(WindowType::Session, {agg("n", "count")});
+    se->window.gap_ms = 5;
+    se->max_keys = 2;
+    Harness s(se);
+    s.ev("a", 0, "{}");
+    s.ev("b", 1, "{}");
+    s.ev("a", 2, "{}");
+    s.ev("c", 3, "{}");  // evicts b, the least recently updated
+    s.wm(1'000);
+    REQUIRE(s.alerts().size() == 2);
+    CHECK(s.alerts()[0].key == "a");
+    CHECK(Values(s.alerts()[0]).num("n") == 2);
+    CHECK(s.alerts()[1].key == "c");
+    CHECK(s.rt.counters().dropped_keys == 1);
 }

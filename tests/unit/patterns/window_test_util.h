@@ -10,7 +10,7 @@
 #include "rules/expr.h"
 #include "rules/json.h"
 
-namespace vigil::test::windows {
+namespace vigil::window_test {
 
 // `name` of the event's payload (missing when absent).
 class FieldExpr : public Expr {
@@ -98,9 +98,9 @@ struct Harness {
     uint64_t next = 0;
 };
 
-}  // namespace vigil::test::windows
+}  // namespace vigil::window_test
 
-namespace vigil::test::windows {
+namespace vigil::window_test {
 
 // A member of an alert's values, parsed.
 struct Values {
@@ -111,4 +111,4 @@ struct Values {
     JsonDoc doc;
 };
 
-}  // namespace vigil::test::windows
+}  // namespace vigil::window_test
