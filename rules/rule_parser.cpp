@@ -94,7 +94,11 @@ void parse_lua(YamlFile& f, YamlMap& m, Rule& r) {
         return;
     }
     r.lua_source = n.Scalar();
-    // Compiled by the Lua host once it is linked in; see docs/rules.md.
+    auto host = compile_lua(r.lua_source, f.file(), LuaLimits{}, f.content_pos(n), f.diags());
+    if (!host) return;
+    if (!m.has("pattern") && !m.has("window") && !host->has_function("on_event"))
+        f.error(m.key_pos("lua"), "a Lua rule needs a function on_event(ev, state, ctx)");
+    r.lua = std::move(host);
 }
 
 void parse_payload(YamlFile& f, const YAML::Node& n, Rule& r, const ExprScope& scope) {

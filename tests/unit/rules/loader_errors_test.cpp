@@ -216,3 +216,29 @@ TEST_CASE("loader: warnings for suspicious but valid rules") {
         CHECK(l.warnings() == "r.yaml:5:5: warning: \"contiguity\" of the first stage has no effect\n");
     }
 }
+
+TEST_CASE("loader: Lua problems are reported at their line in the rule file") {
+    SUBCASE("syntax error") {
+        auto l = load(HEAD "lua: |\n  function on_event(ev, state, ctx)\n    if ev.x then\n  end\n");
+        CHECK(l.diags.error_count() == 1);
+        CHECK(l.errors().find("r.yaml:") == 0);
+        CHECK(l.errors().find("error: lua:") != std::string::npos);
+    }
+    SUBCASE("a whole-rule Lua body without on_event") {
+        auto l = load(HEAD "lua: |\n  function other() end\n");
+        CHECK(l.errors() == "r.yaml:3:1: error: a Lua rule needs a function on_event(ev, state, ctx)\n");
+    }
+    SUBCASE("lua.NAME must be defined") {
+        auto l = load(HEAD "lua: |\n  function big(x) return x > 100 end\nwhere: lua.bigg(amount)\n"
+                           "pattern:\n  - name: a\n");
+        CHECK(l.diags.error_count() == 1);
+        CHECK(l.errors().find("r.yaml:5:12: error: unknown Lua function \"bigg\"") == 0);
+    }
+    SUBCASE("lua.NAME in a window aggregate and having") {
+        auto l = load(HEAD "lua: |\n  function f(x) return x * 2 end\nwindow: {type: tumbling, size: 1m}\n"
+                           "aggregate: {s: sum(lua.f(v))}\nhaving: lua.f(s) > 3\n");
+        CHECK(l.errors() == "");
+        REQUIRE(l.rules.rules);
+        CHECK(l.rule().lua != nullptr);
+    }
+}
