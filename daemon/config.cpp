@@ -129,20 +129,20 @@ void parse_small_sections(YamlFile& f, YamlMap& top, Config& c) {
 
 }  // namespace
 
-std::optional<Config> load_config_text(const std::string& yaml, const std::string& file, Diagnostics& diags) {
+Config parse_config(const std::string& yaml, const std::string& file, Diagnostics& diags) {
     size_t errors_before = diags.error_count();
     YamlFile f(file, yaml, diags);
-    auto root = f.parse();
-    if (!root) return std::nullopt;
     Config c;
     c.file = file;
+    auto root = f.parse();
+    if (!root) return c;
     std::string base = std::filesystem::path(file).parent_path().string();
     if (root->IsNull()) {
         diags.error({file, 1, 1}, "the config file is empty");
-        return std::nullopt;
+        return c;
     }
     YamlMap top(f, *root, "config", kTopKeys);
-    if (!top.ok()) return std::nullopt;
+    if (!top.ok()) return c;
     if (top.get_string("data_dir", c.data_dir) && c.data_dir.empty())
         f.error(top.value_pos("data_dir"), "\"data_dir\" must not be empty");
     c.data_dir = resolve_path(base, c.data_dir);
@@ -156,19 +156,32 @@ std::optional<Config> load_config_text(const std::string& yaml, const std::strin
     if (top.get_string("rules", c.rules)) c.rules = resolve_path(base, c.rules);
     if (const YAML::Node* n = top.find("tables")) parse_tables(f, *n, base, c.tables);
     parse_small_sections(f, top, c);
+    return c;
+}
+
+std::optional<Config> load_config_text(const std::string& yaml, const std::string& file, Diagnostics& diags) {
+    size_t errors_before = diags.error_count();
+    Config c = parse_config(yaml, file, diags);
     if (diags.error_count() > errors_before) return std::nullopt;
     return c;
 }
 
-std::optional<Config> load_config(const std::string& path, Diagnostics& diags) {
+bool read_file(const std::string& path, std::string& out) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    if (!in) return false;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return true;
+}
+
+std::optional<Config> load_config(const std::string& path, Diagnostics& diags) {
+    std::string text;
+    if (!read_file(path, text)) {
         diags.error({path, 0, 0}, "cannot read the config file: no such file or not readable");
         return std::nullopt;
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return load_config_text(ss.str(), path, diags);
+    return load_config_text(text, path, diags);
 }
 
 }  // namespace vigil
