@@ -215,6 +215,9 @@ void Loader::check_tests() {
             return true;
         };
         for (const auto& id : t.rules) unknown(id, t.pos, "\"rules\"");
+        bool stream_known = t.stream.empty() || streams.empty();
+        for (const auto& s : streams) stream_known = stream_known || s.name == t.stream;
+        if (!stream_known) diags.error(t.pos, "test \"" + t.name + "\": unknown stream \"" + t.stream + "\"");
         size_t n_events = 0;
         for (const auto& e : t.events) n_events += e.is_watermark ? 0 : 1;
         for (const auto& e : t.expect) {
