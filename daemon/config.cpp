@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "daemon/config_sections.h"
+#include "rules/rule_parser.h"
 
 namespace vigil {
 
@@ -98,8 +99,11 @@ void parse_small_sections(YamlFile& f, YamlMap& top, Config& c) {
     }
     if (const YAML::Node* n = top.find("alerts")) {
         YamlMap m(f, *n, "alerts", {"topic", "qos", "max_outbox"});
+        std::string why;
         if (m.get_string("topic", c.alerts.topic) && c.alerts.topic.empty())
             f.error(m.value_pos("topic"), "\"topic\" must not be empty");
+        else if (!valid_topic_template(c.alerts.topic, why))
+            f.error(m.value_pos("topic"), "bad topic \"" + c.alerts.topic + "\": " + why);
         int64_t v = 0;
         if (m.get_int("qos", v, 0, 2)) c.alerts.qos = static_cast<int>(v);
         if (m.get_int("max_outbox", v, 1, 1'000'000'000)) c.alerts.max_outbox = static_cast<uint64_t>(v);

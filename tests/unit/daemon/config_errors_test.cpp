@@ -87,6 +87,9 @@ const Case kCases[] = {
      "vigil.yaml:4:12: error: \"max_age\": bad duration \"7 days\" (use a number and a unit: 500ms, 5s, 10m, 2h, 7d)"},
     {"alerts qos", STREAMS "alerts: {qos: -1}\n",
      "vigil.yaml:3:15: error: \"qos\" must be between 0 and 2, got -1"},
+    {"alerts topic placeholder", STREAMS "alerts: {topic: \"vigil/{rule}/{device}\"}\n",
+     "vigil.yaml:3:18: error: bad topic \"vigil/{rule}/{device}\": unknown placeholder \"{device}\" (use {rule}, "
+     "{key}, {severity} or {kind})"},
     {"alerts max_outbox", STREAMS "alerts: {max_outbox: 0}\n",
      "vigil.yaml:3:22: error: \"max_outbox\" must be between 1 and 1000000000, got 0"},
     {"admin listen", STREAMS "admin: {listen: \"127.0.0.1\"}\n",

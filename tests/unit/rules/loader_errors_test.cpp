@@ -143,6 +143,13 @@ const Case kCases[] = {
     {"timeouts on a window rule", HEAD "window: {type: tumbling, size: 1m}\naggregate: {n: count()}\n"
                                        "emit: {timeouts: true}\n",
      "r.yaml:5:8: error: \"timeouts\" applies only to pattern rules"},
+    {"emit topic with a wildcard", HEAD "pattern:\n  - name: a\nemit: {topic: alerts/+/x}\n",
+     "r.yaml:5:15: error: bad topic \"alerts/+/x\": a topic to publish to cannot hold the wildcards + or #"},
+    {"emit topic with an unknown placeholder", HEAD "pattern:\n  - name: a\nemit: {topic: \"a/{rules}\"}\n",
+     "r.yaml:5:16: error: bad topic \"a/{rules}\": unknown placeholder \"{rules}\" (use {rule}, {key}, {severity} "
+     "or {kind})"},
+    {"late_topic with a placeholder", HEAD "pattern:\n  - name: a\nlate_topic: late/{key}\n",
+     "r.yaml:5:13: error: bad late_topic \"late/{key}\": a fixed topic, without wildcards or placeholders"},
     {"payload not a map", HEAD "pattern:\n  - name: a\nemit:\n  payload: [a, b]\n",
      "r.yaml:6:12: error: \"payload\" must be a map of name: expression, got a list"},
     {"bad state_on_change", HEAD "pattern:\n  - name: a\nstate_on_change: kep\n",
