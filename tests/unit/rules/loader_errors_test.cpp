@@ -217,6 +217,13 @@ TEST_CASE("loader: warnings for suspicious but valid rules") {
         CHECK(l.warnings() == "r.yaml:3:1: warning: window rule without \"aggregate\": its results carry no "
                               "values\n");
     }
+    SUBCASE("an unbounded loop without within") {
+        auto l = load(HEAD "pattern:\n  - name: a\n    times: 2+\n  - name: b\n");
+        CHECK(l.errors() == "");
+        CHECK(l.warnings() == "r.yaml:4:11: warning: stage \"a\" repeats without bound and the pattern has no "
+                              "\"within\": partial matches are only dropped at max_partial_matches\n");
+        CHECK(load(HEAD "pattern:\n  - name: a\n    times: 2+\n  - name: b\nwithin: 1h\n").warnings() == "");
+    }
     SUBCASE("contiguity on the first stage") {
         auto l = load(HEAD "pattern:\n  - name: a\n    contiguity: strict\n");
         CHECK(l.errors() == "");
