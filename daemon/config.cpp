@@ -52,13 +52,14 @@ void parse_mqtt(YamlFile& f, const YAML::Node& n, const std::string& base, MqttC
     if (m.get_string("host", c.host) && c.host.empty()) f.error(m.value_pos("host"), "\"host\" must not be empty");
     int64_t v = 0;
     if (m.get_int("port", v, 1, 65535)) c.port = static_cast<int>(v);
-    if (m.get_string("client_id", c.client_id) && (c.client_id.empty() || c.client_id.size() > 23))
-        f.warning(m.value_pos("client_id"), "MQTT 3.1.1 brokers may refuse a client id that is empty or longer than "
-                                            "23 characters");
+    parse_protocol(f, m, c);
+    if (m.get_string("client_id", c.client_id) && c.client_id.empty())
+        f.error(m.value_pos("client_id"), "\"client_id\" must not be empty: the persistent session needs a fixed id");
+    else if (c.protocol == 4 && c.client_id.size() > 23)
+        f.warning(m.value_pos("client_id"), "MQTT 3.1.1 brokers may refuse a client id longer than 23 characters");
     m.get_string("username", c.username);
     if (m.get_string("password_file", c.password_file)) c.password_file = resolve_path(base, c.password_file);
     if (const YAML::Node* t = m.find("tls")) parse_tls(f, *t, base, c.tls);
-    parse_protocol(f, m, c);
     int64_t ms = 0;
     if (m.get_duration("keepalive", ms, 1000)) c.keepalive_s = static_cast<int>(ms / 1000);
     if (m.get_duration("session_expiry", ms, 0)) c.session_expiry_s = ms / 1000;

@@ -51,6 +51,8 @@ const Case kCases[] = {
      "vigil.yaml:4:8: error: tls is missing required key \"ca_file\""},
     {"mqtt tls cert without key", STREAMS "mqtt:\n  tls: {ca_file: ca.pem, cert_file: c.pem}\n",
      "vigil.yaml:4:8: error: tls: \"cert_file\" and \"key_file\" go together (client certificate and its key)"},
+    {"mqtt empty client_id", STREAMS "mqtt: {client_id: \"\"}\n",
+     "vigil.yaml:3:20: error: \"client_id\" must not be empty: the persistent session needs a fixed id"},
     {"mqtt connections", STREAMS "mqtt: {connections: 0}\n",
      "vigil.yaml:3:21: error: \"connections\" must be between 1 and 64, got 0"},
     {"mqtt keepalive", STREAMS "mqtt: {keepalive: 30}\n",
