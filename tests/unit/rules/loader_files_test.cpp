@@ -44,6 +44,7 @@ TEST_CASE("files: a folder is read recursively, in name order, skipping hidden e
     t.write("a/deeper/y.yaml", rule("y"));
     t.write("helpers.lua", "function f() end\n");
     t.write("notes.txt", "not a rule");
+    t.write("vigil.yaml", "partitions: 4\n");  // a config beside the rules is not a rule file
     t.write(".hidden.yaml", "garbage: [\n");
     t.write(".git/config.yaml", "garbage: [\n");
     t.write("c.test.yaml", "tests:\n  - {name: t, rules: [b, x], events: [], expect: []}\n");
