@@ -5,7 +5,10 @@
 
 namespace vigil {
 
-void add_cmd_version(CLI::App& app, int& rc);
+void add_cmd_run(CLI::App& app, int& rc);
 void add_cmd_check(CLI::App& app, int& rc);
+void add_cmd_test(CLI::App& app, int& rc);
+void add_cmd_replay(CLI::App& app, int& rc);
+void add_cmd_version(CLI::App& app, int& rc);
 
 }  // namespace vigil

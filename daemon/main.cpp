@@ -9,8 +9,11 @@ int main(int argc, char** argv) {
     app.set_help_all_flag("--help-all", "help for every command");
     int rc = 0;
     // The one list of commands; each lives in daemon/cmd_<name>.cpp.
-    vigil::add_cmd_version(app, rc);
+    vigil::add_cmd_run(app, rc);
     vigil::add_cmd_check(app, rc);
+    vigil::add_cmd_test(app, rc);
+    vigil::add_cmd_replay(app, rc);
+    vigil::add_cmd_version(app, rc);
     CLI11_PARSE(app, argc, argv);
     return rc;
 }
