@@ -15,6 +15,9 @@ std::optional<YAML::Node> YamlFile::parse() {
         if (e.mark.is_null()) p.line = p.col = 0;
         diags_.error(p, "YAML syntax: " + e.msg);
         return std::nullopt;
+    } catch (const std::exception& e) {
+        diags_.error({file_, 0, 0}, std::string("cannot read YAML: ") + e.what());
+        return std::nullopt;
     }
 }
 
