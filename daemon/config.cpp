@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "daemon/config_sections.h"
+#include "rules/rule_parser.h"
 
 namespace vigil {
 
@@ -51,13 +52,14 @@ void parse_mqtt(YamlFile& f, const YAML::Node& n, const std::string& base, MqttC
     if (m.get_string("host", c.host) && c.host.empty()) f.error(m.value_pos("host"), "\"host\" must not be empty");
     int64_t v = 0;
     if (m.get_int("port", v, 1, 65535)) c.port = static_cast<int>(v);
-    if (m.get_string("client_id", c.client_id) && (c.client_id.empty() || c.client_id.size() > 23))
-        f.warning(m.value_pos("client_id"), "MQTT 3.1.1 brokers may refuse a client id that is empty or longer than "
-                                            "23 characters");
+    parse_protocol(f, m, c);
+    if (m.get_string("client_id", c.client_id) && c.client_id.empty())
+        f.error(m.value_pos("client_id"), "\"client_id\" must not be empty: the persistent session needs a fixed id");
+    else if (c.protocol == 4 && c.client_id.size() > 23)
+        f.warning(m.value_pos("client_id"), "MQTT 3.1.1 brokers may refuse a client id longer than 23 characters");
     m.get_string("username", c.username);
     if (m.get_string("password_file", c.password_file)) c.password_file = resolve_path(base, c.password_file);
     if (const YAML::Node* t = m.find("tls")) parse_tls(f, *t, base, c.tls);
-    parse_protocol(f, m, c);
     int64_t ms = 0;
     if (m.get_duration("keepalive", ms, 1000)) c.keepalive_s = static_cast<int>(ms / 1000);
     if (m.get_duration("session_expiry", ms, 0)) c.session_expiry_s = ms / 1000;
@@ -98,8 +100,11 @@ void parse_small_sections(YamlFile& f, YamlMap& top, Config& c) {
     }
     if (const YAML::Node* n = top.find("alerts")) {
         YamlMap m(f, *n, "alerts", {"topic", "qos", "max_outbox"});
+        std::string why;
         if (m.get_string("topic", c.alerts.topic) && c.alerts.topic.empty())
             f.error(m.value_pos("topic"), "\"topic\" must not be empty");
+        else if (!valid_topic_template(c.alerts.topic, why))
+            f.error(m.value_pos("topic"), "bad topic \"" + c.alerts.topic + "\": " + why);
         int64_t v = 0;
         if (m.get_int("qos", v, 0, 2)) c.alerts.qos = static_cast<int>(v);
         if (m.get_int("max_outbox", v, 1, 1'000'000'000)) c.alerts.max_outbox = static_cast<uint64_t>(v);
@@ -129,20 +134,20 @@ void parse_small_sections(YamlFile& f, YamlMap& top, Config& c) {
 
 }  // namespace
 
-std::optional<Config> load_config_text(const std::string& yaml, const std::string& file, Diagnostics& diags) {
+Config parse_config(const std::string& yaml, const std::string& file, Diagnostics& diags) {
     size_t errors_before = diags.error_count();
     YamlFile f(file, yaml, diags);
-    auto root = f.parse();
-    if (!root) return std::nullopt;
     Config c;
     c.file = file;
+    auto root = f.parse();
+    if (!root) return c;
     std::string base = std::filesystem::path(file).parent_path().string();
     if (root->IsNull()) {
         diags.error({file, 1, 1}, "the config file is empty");
-        return std::nullopt;
+        return c;
     }
     YamlMap top(f, *root, "config", kTopKeys);
-    if (!top.ok()) return std::nullopt;
+    if (!top.ok()) return c;
     if (top.get_string("data_dir", c.data_dir) && c.data_dir.empty())
         f.error(top.value_pos("data_dir"), "\"data_dir\" must not be empty");
     c.data_dir = resolve_path(base, c.data_dir);
@@ -156,19 +161,32 @@ std::optional<Config> load_config_text(const std::string& yaml, const std::strin
     if (top.get_string("rules", c.rules)) c.rules = resolve_path(base, c.rules);
     if (const YAML::Node* n = top.find("tables")) parse_tables(f, *n, base, c.tables);
     parse_small_sections(f, top, c);
+    return c;
+}
+
+std::optional<Config> load_config_text(const std::string& yaml, const std::string& file, Diagnostics& diags) {
+    size_t errors_before = diags.error_count();
+    Config c = parse_config(yaml, file, diags);
     if (diags.error_count() > errors_before) return std::nullopt;
     return c;
 }
 
-std::optional<Config> load_config(const std::string& path, Diagnostics& diags) {
+bool read_file(const std::string& path, std::string& out) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    if (!in) return false;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    out = ss.str();
+    return true;
+}
+
+std::optional<Config> load_config(const std::string& path, Diagnostics& diags) {
+    std::string text;
+    if (!read_file(path, text)) {
         diags.error({path, 0, 0}, "cannot read the config file: no such file or not readable");
         return std::nullopt;
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return load_config_text(ss.str(), path, diags);
+    return load_config_text(text, path, diags);
 }
 
 }  // namespace vigil

@@ -10,13 +10,19 @@
 
 namespace vigil {
 
+// The whole file, read as far as it goes: what was valid is filled in, every
+// problem is in `diags` (load_config_text returns it only without errors; vigil
+// check uses it to go on checking the rules against a config with errors).
+Config parse_config(const std::string& yaml, const std::string& file, Diagnostics& diags);
+bool read_file(const std::string& path, std::string& out);
+
 void parse_streams(YamlFile& f, const YAML::Node& n, std::vector<StreamSpec>& out);
 void parse_tables(YamlFile& f, const YAML::Node& n, const std::string& base_dir, std::vector<TableSpec>& out);
 
 // `p` resolved against the config file's folder when relative.
 std::string resolve_path(const std::string& base_dir, const std::string& p);
 
-// A field path (or list of them, when allow_list) under `key` of `m`.
+// A field path or a list of them under `key` of `m`.
 bool parse_key_paths(YamlFile& f, YamlMap& m, const char* key, std::vector<FieldPath>& out);
 
 // Is `filter` a well-formed MQTT topic filter? Else `why` says what is wrong.

@@ -45,7 +45,34 @@ void collect_offsets(const YamlFile& f, const YAML::Node& n, std::vector<size_t>
 }
 }  // namespace
 
+namespace {
+// Just past the bracket that closes the flow collection opening at `at`, or npos.
+size_t flow_end(const std::string& t, size_t at) {
+    int depth = 0;
+    char quote = 0;
+    for (size_t i = at; i < t.size(); ++i) {
+        char c = t[i];
+        if (quote) {
+            if (c == '\\' && quote == '"') ++i;
+            else if (c == quote) quote = 0;
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+        } else if (c == '[' || c == '{') {
+            ++depth;
+        } else if ((c == ']' || c == '}') && --depth == 0) {
+            return i + 1;
+        }
+    }
+    return std::string::npos;
+}
+}  // namespace
+
 size_t subtree_end(const YamlFile& f, const YAML::Node& root, const YAML::Node& n) {
+    size_t at = f.offset(n);
+    if (at < f.text().size() && (f.text()[at] == '[' || f.text()[at] == '{')) {
+        size_t end = flow_end(f.text(), at);
+        if (end != std::string::npos) return end;
+    }
     std::vector<size_t> inside, all;
     collect_offsets(f, n, inside);
     collect_offsets(f, root, all);
@@ -217,6 +244,9 @@ void Loader::check_tests() {
             return true;
         };
         for (const auto& id : t.rules) unknown(id, t.pos, "\"rules\"");
+        bool stream_known = t.stream.empty() || streams.empty();
+        for (const auto& s : streams) stream_known = stream_known || s.name == t.stream;
+        if (!stream_known) diags.error(t.pos, "test \"" + t.name + "\": unknown stream \"" + t.stream + "\"");
         size_t n_events = 0;
         for (const auto& e : t.events) n_events += e.is_watermark ? 0 : 1;
         for (const auto& e : t.expect) {

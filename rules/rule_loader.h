@@ -45,8 +45,14 @@ struct RuleTestCase {
     std::vector<RuleTestInput> events;
     bool expect_given = false;
     std::vector<RuleTestExpectation> expect;
-    std::string expect_error;              // the rules must fail to compile with this message
-    std::string rules_yaml;                // optional inline rules (for expect_error cases)
+    // The rules must fail to compile with this message: it is looked for as a substring of the
+    // diagnostics (so it may start with "LINE:COL: error: ").
+    std::string expect_error;
+    // The rules an expect_error test compiles, with load_rules_text(rules_yaml, file): the inline
+    // `rules:` of the test, or (a test without inline rules) the file's own rules, which are then
+    // not loaded into the RuleSet. Everything else in the file is blanked out, so that positions
+    // stay those of the file.
+    std::string rules_yaml;
 };
 
 struct LoadedRules {

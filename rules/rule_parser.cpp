@@ -94,7 +94,11 @@ void parse_lua(YamlFile& f, YamlMap& m, Rule& r) {
         return;
     }
     r.lua_source = n.Scalar();
-    // Compiled by the Lua host once it is linked in; see docs/rules.md.
+    auto host = compile_lua(r.lua_source, f.file(), LuaLimits{}, f.content_pos(n), f.diags());
+    if (!host) return;
+    if (!m.has("pattern") && !m.has("window") && !host->has_function("on_event"))
+        f.error(m.key_pos("lua"), "a Lua rule needs a function on_event(ev, state, ctx)");
+    r.lua = std::move(host);
 }
 
 void parse_payload(YamlFile& f, const YAML::Node& n, Rule& r, const ExprScope& scope) {
@@ -120,8 +124,11 @@ void parse_emit(YamlFile& f, YamlMap& rm, Rule& r, const ExprScope& scope) {
     if (!n) return;
     YamlMap m(f, *n, "emit", {"topic", "payload", "timeouts", "throttle", "qos"});
     if (!m.ok()) return;
+    std::string why;
     if (m.get_string("topic", r.emit.topic) && r.emit.topic.empty())
         f.error(m.value_pos("topic"), "\"topic\" must not be empty (leave it out to use alerts.topic)");
+    else if (!r.emit.topic.empty() && !valid_topic_template(r.emit.topic, why))
+        f.error(m.value_pos("topic"), "bad topic \"" + r.emit.topic + "\": " + why);
     if (const YAML::Node* p = m.find("payload")) parse_payload(f, *p, r, scope);
     if (m.get_bool("timeouts", r.emit.timeouts) && r.emit.timeouts && r.body != RuleBody::Pattern)
         f.error(m.key_pos("timeouts"), "\"timeouts\" applies only to pattern rules");
@@ -144,6 +151,22 @@ ExprScope payload_scope(const Rule& r) {
 }
 
 }  // namespace
+
+bool valid_topic_template(std::string_view t, std::string& why) {
+    if (t.find_first_of("+#") != std::string_view::npos) {
+        why = "a topic to publish to cannot hold the wildcards + or #";
+        return false;
+    }
+    for (size_t open = t.find('{'); open != std::string_view::npos; open = t.find('{', open + 1)) {
+        size_t close = t.find('}', open);
+        std::string_view name = t.substr(open, close == std::string_view::npos ? close : close - open + 1);
+        if (name != "{rule}" && name != "{key}" && name != "{severity}" && name != "{kind}") {
+            why = "unknown placeholder \"" + std::string(name) + "\" (use {rule}, {key}, {severity} or {kind})";
+            return false;
+        }
+    }
+    return true;
+}
 
 bool is_identifier(std::string_view s) {
     if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
@@ -205,7 +228,9 @@ ParsedRule parse_rule(YamlFile& f, const YAML::Node& node, const std::vector<Str
         if (r->body == RuleBody::Window) parse_window(f, m, *r);
     }
     parse_emit(f, m, *r, payload_scope(*r));
-    m.get_string("late_topic", r->late_topic);
+    if (m.get_string("late_topic", r->late_topic) && r->late_topic.find_first_of("+#{") != std::string::npos)
+        f.error(m.value_pos("late_topic"), "bad late_topic \"" + r->late_topic +
+                                               "\": a fixed topic, without wildcards or placeholders");
     size_t soc = 0;
     if (m.get_enum("state_on_change", {"reset", "keep"}, soc))
         r->state_on_change = soc == 0 ? StateOnChange::Reset : StateOnChange::Keep;

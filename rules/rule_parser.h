@@ -32,6 +32,10 @@ void parse_window(YamlFile& f, YamlMap& m, Rule& r);
 // argument) with its position in the file; reports a non-scalar or empty value.
 ExprPtr compile_expr_node(YamlFile& f, const YAML::Node& n, std::string_view name, const ExprScope& scope);
 
+// Is `t` a topic template alerts can be published to: no MQTT wildcards, and only
+// the placeholders {rule} {key} {severity} {kind} (patterns/alert.h)? Else `why`.
+bool valid_topic_template(std::string_view t, std::string& why);
+
 // Is `s` a name expressions can refer to ([A-Za-z_][A-Za-z0-9_]*)?
 bool is_identifier(std::string_view s);
 

@@ -148,6 +148,14 @@ void check_pattern_shape(YamlFile& f, const PatternSpec& p) {
     if (last.negated && !p.within_ms && p.stages.size() > 1)
         f.error(last.pos, "a pattern that ends with a not stage (\"" + last.name +
                               "\") needs \"within\": absence is only known when the time runs out");
+    if (!p.within_ms) {
+        for (const auto& st : p.stages) {
+            if (st.max_times != kUnbounded || st.negated) continue;
+            f.warning(st.pos, "stage \"" + st.name + "\" repeats without bound and the pattern has no \"within\": "
+                              "partial matches are only dropped at max_partial_matches");
+            break;
+        }
+    }
     bool any_required = false;
     for (const auto& st : p.stages) any_required = any_required || (!st.negated && st.min_times > 0);
     if (!any_required && !first.negated)

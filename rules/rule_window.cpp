@@ -72,7 +72,8 @@ void parse_window_shape(YamlFile& f, YamlMap& m, WindowSpec& w) {
 }
 
 // `name: func(arg)`: the function name, then the argument text up to the matching ')'.
-void parse_aggregate(YamlFile& f, const YAML::Node& key, const YAML::Node& val, WindowSpec& w) {
+void parse_aggregate(YamlFile& f, const YAML::Node& key, const YAML::Node& val, WindowSpec& w,
+                     const LuaProgram* lua) {
     AggregateSpec a;
     a.name = key.IsScalar() ? key.Scalar() : std::string();
     a.pos = f.pos(key);
@@ -113,6 +114,7 @@ void parse_aggregate(YamlFile& f, const YAML::Node& key, const YAML::Node& val, 
     SourcePos arg_at = at;
     if (text.find('\n') == std::string::npos || text.find('\n') > open) arg_at.col += static_cast<int>(open + 1 + arg_begin);
     ExprScope scope;
+    scope.lua = lua;
     arg.erase(0, arg_begin);
     arg.erase(arg.find_last_not_of(" \t\r\n") + 1);
     a.arg = Expr::compile(arg, scope, arg_at, f.diags());
@@ -133,7 +135,7 @@ void parse_window(YamlFile& f, YamlMap& rm, Rule& r) {
             f.error(rm.value_pos("aggregate"), "\"aggregate\" must be a map of name: function(expression), got " +
                                                    describe_node(*agg));
         } else {
-            for (auto it = agg->begin(); it != agg->end(); ++it) parse_aggregate(f, it->first, it->second, w);
+            for (auto it = agg->begin(); it != agg->end(); ++it) parse_aggregate(f, it->first, it->second, w, r.lua.get());
         }
     }
     size_t when = 0;
@@ -142,6 +144,7 @@ void parse_window(YamlFile& f, YamlMap& rm, Rule& r) {
     if (const YAML::Node* h = rm.find("having")) {
         ExprScope scope;
         scope.has_event = false;
+        scope.lua = r.lua.get();
         for (const auto& a : w.aggregates) scope.vars.push_back(a.name);
         w.having = compile_expr_node(f, *h, "having", scope);
     }

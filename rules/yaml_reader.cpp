@@ -1,5 +1,6 @@
 #include "rules/yaml_reader.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "rules/units.h"
@@ -13,6 +14,9 @@ std::optional<YAML::Node> YamlFile::parse() {
         SourcePos p{file_, e.mark.line + 1, e.mark.column + 1};
         if (e.mark.is_null()) p.line = p.col = 0;
         diags_.error(p, "YAML syntax: " + e.msg);
+        return std::nullopt;
+    } catch (const std::exception& e) {
+        diags_.error({file_, 0, 0}, std::string("cannot read YAML: ") + e.what());
         return std::nullopt;
     }
 }
@@ -28,9 +32,49 @@ size_t YamlFile::offset(const YAML::Node& n) const {
     return m.is_null() || m.pos < 0 ? 0 : static_cast<size_t>(m.pos);
 }
 
+// An empty value's mark is the next token, often on a later line: the value
+// belongs just after the `key:` (or `-`) before it, skipping blanks and comments.
+SourcePos YamlFile::empty_value_pos(size_t at) const {
+    size_t i = std::min(at, text_.size());
+    while (i > 0) {
+        char c = text_[i - 1];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            --i;
+            continue;
+        }
+        size_t line_start = text_.rfind('\n', i - 1);
+        line_start = line_start == std::string::npos ? 0 : line_start + 1;
+        size_t hash = text_.find(" #", line_start);
+        if (text_[line_start] == '#') hash = line_start;
+        if (hash != std::string::npos && hash < i) {  // inside a comment: skip it
+            i = hash;
+            continue;
+        }
+        break;
+    }
+    SourcePos p{file_, 1, 1};
+    for (size_t j = 0; j < i; ++j) {
+        if (text_[j] == '\n') {
+            ++p.line;
+            p.col = 1;
+        } else {
+            ++p.col;
+        }
+    }
+    return p;
+}
+
 SourcePos YamlFile::content_pos(const YAML::Node& n) const {
     SourcePos p = pos(n);
-    if (!n.IsScalar() || p.line == 0) return p;
+    if (p.line == 0) return p;
+    if (n.IsNull()) {
+        // An explicit `~` or `null` has its own mark.
+        std::string_view rest = std::string_view(text_).substr(std::min(offset(n), text_.size()));
+        bool explicit_null = rest.starts_with("~") || rest.starts_with("null") || rest.starts_with("Null") ||
+                             rest.starts_with("NULL");
+        return explicit_null ? p : empty_value_pos(offset(n));
+    }
+    if (!n.IsScalar()) return p;
     size_t at = offset(n);
     if (at >= text_.size()) return p;
     char c = text_[at];
@@ -133,7 +177,7 @@ SourcePos YamlMap::key_pos(std::string_view key) const {
 
 SourcePos YamlMap::value_pos(std::string_view key) const {
     const YAML::Node* v = find(key);
-    if (!v || is_null_node(*v)) return key_pos(key);
+    if (!v) return key_pos(key);
     return f_.content_pos(*v);
 }
 

@@ -38,7 +38,8 @@ public:
     // Where the node starts (its mark).
     SourcePos pos(const YAML::Node& n) const;
     // Where a scalar's content starts: after the quote of a quoted scalar, on the
-    // first content line of a block scalar (`|`, `>`).
+    // first content line of a block scalar (`|`, `>`); for an empty value, just
+    // after its `key:`.
     SourcePos content_pos(const YAML::Node& n) const;
     // Byte offset of the node's mark in text().
     size_t offset(const YAML::Node& n) const;
@@ -47,6 +48,8 @@ public:
     void warning(const SourcePos& p, std::string msg) { diags_.warning(p, std::move(msg)); }
 
 private:
+    SourcePos empty_value_pos(size_t at) const;
+
     std::string file_;
     std::string text_;
     Diagnostics& diags_;

@@ -51,6 +51,8 @@ const Case kCases[] = {
      "vigil.yaml:4:8: error: tls is missing required key \"ca_file\""},
     {"mqtt tls cert without key", STREAMS "mqtt:\n  tls: {ca_file: ca.pem, cert_file: c.pem}\n",
      "vigil.yaml:4:8: error: tls: \"cert_file\" and \"key_file\" go together (client certificate and its key)"},
+    {"mqtt empty client_id", STREAMS "mqtt: {client_id: \"\"}\n",
+     "vigil.yaml:3:20: error: \"client_id\" must not be empty: the persistent session needs a fixed id"},
     {"mqtt connections", STREAMS "mqtt: {connections: 0}\n",
      "vigil.yaml:3:21: error: \"connections\" must be between 1 and 64, got 0"},
     {"mqtt keepalive", STREAMS "mqtt: {keepalive: 30}\n",
@@ -87,6 +89,9 @@ const Case kCases[] = {
      "vigil.yaml:4:12: error: \"max_age\": bad duration \"7 days\" (use a number and a unit: 500ms, 5s, 10m, 2h, 7d)"},
     {"alerts qos", STREAMS "alerts: {qos: -1}\n",
      "vigil.yaml:3:15: error: \"qos\" must be between 0 and 2, got -1"},
+    {"alerts topic placeholder", STREAMS "alerts: {topic: \"vigil/{rule}/{device}\"}\n",
+     "vigil.yaml:3:18: error: bad topic \"vigil/{rule}/{device}\": unknown placeholder \"{device}\" (use {rule}, "
+     "{key}, {severity} or {kind})"},
     {"alerts max_outbox", STREAMS "alerts: {max_outbox: 0}\n",
      "vigil.yaml:3:22: error: \"max_outbox\" must be between 1 and 1000000000, got 0"},
     {"admin listen", STREAMS "admin: {listen: \"127.0.0.1\"}\n",

@@ -138,3 +138,15 @@ TEST_CASE("config: warnings do not fail the load") {
     REQUIRE(c);
     CHECK(d.to_string() == "vigil.yaml:1:1: warning: no streams: \"vigil run\" will not ingest any event\n");
 }
+
+TEST_CASE("config: relative paths follow the config file's folder") {
+    Diagnostics d;
+    auto here = load_config_text("streams: {s: {topic: a}}\nrules: r\ndata_dir: ./d\n", "vigil.yaml", d);
+    REQUIRE(here);
+    CHECK(here->rules == "r");
+    CHECK(here->data_dir == "./d");
+    auto there = load_config_text("streams: {s: {topic: a}}\nrules: ../r\ndata_dir: /abs/d\n", "a/b/vigil.yaml", d);
+    REQUIRE(there);
+    CHECK(there->rules == "a/r");
+    CHECK(there->data_dir == "/abs/d");
+}

@@ -143,6 +143,18 @@ const Case kCases[] = {
     {"timeouts on a window rule", HEAD "window: {type: tumbling, size: 1m}\naggregate: {n: count()}\n"
                                        "emit: {timeouts: true}\n",
      "r.yaml:5:8: error: \"timeouts\" applies only to pattern rules"},
+    {"emit topic with a wildcard", HEAD "pattern:\n  - name: a\nemit: {topic: alerts/+/x}\n",
+     "r.yaml:5:15: error: bad topic \"alerts/+/x\": a topic to publish to cannot hold the wildcards + or #"},
+    {"emit topic with an unknown placeholder", HEAD "pattern:\n  - name: a\nemit: {topic: \"a/{rules}\"}\n",
+     "r.yaml:5:16: error: bad topic \"a/{rules}\": unknown placeholder \"{rules}\" (use {rule}, {key}, {severity} "
+     "or {kind})"},
+    {"late_topic with a placeholder", HEAD "pattern:\n  - name: a\nlate_topic: late/{key}\n",
+     "r.yaml:5:13: error: bad late_topic \"late/{key}\": a fixed topic, without wildcards or placeholders"},
+    {"empty value", HEAD "pattern:\n  - name: a\nlate_topic:\n\n# a comment\nemit: {}\n",
+     "r.yaml:5:12: error: \"late_topic\" must be a string, got nothing"},
+    {"empty value followed by a comment", HEAD "pattern:\n  - name:   # to do\n",
+     "r.yaml:4:10: error: \"name\" must be a string, got nothing"},
+    {"explicit null", HEAD "pattern:\n  - name: ~\n", "r.yaml:4:11: error: \"name\" must be a string, got nothing"},
     {"payload not a map", HEAD "pattern:\n  - name: a\nemit:\n  payload: [a, b]\n",
      "r.yaml:6:12: error: \"payload\" must be a map of name: expression, got a list"},
     {"bad state_on_change", HEAD "pattern:\n  - name: a\nstate_on_change: kep\n",
@@ -210,9 +222,42 @@ TEST_CASE("loader: warnings for suspicious but valid rules") {
         CHECK(l.warnings() == "r.yaml:3:1: warning: window rule without \"aggregate\": its results carry no "
                               "values\n");
     }
+    SUBCASE("an unbounded loop without within") {
+        auto l = load(HEAD "pattern:\n  - name: a\n    times: 2+\n  - name: b\n");
+        CHECK(l.errors() == "");
+        CHECK(l.warnings() == "r.yaml:4:11: warning: stage \"a\" repeats without bound and the pattern has no "
+                              "\"within\": partial matches are only dropped at max_partial_matches\n");
+        CHECK(load(HEAD "pattern:\n  - name: a\n    times: 2+\n  - name: b\nwithin: 1h\n").warnings() == "");
+    }
     SUBCASE("contiguity on the first stage") {
         auto l = load(HEAD "pattern:\n  - name: a\n    contiguity: strict\n");
         CHECK(l.errors() == "");
         CHECK(l.warnings() == "r.yaml:5:5: warning: \"contiguity\" of the first stage has no effect\n");
+    }
+}
+
+TEST_CASE("loader: Lua problems are reported at their line in the rule file") {
+    SUBCASE("syntax error") {
+        auto l = load(HEAD "lua: |\n  function on_event(ev, state, ctx)\n    if ev.x then\n  end\n");
+        CHECK(l.diags.error_count() == 1);
+        CHECK(l.errors().find("r.yaml:") == 0);
+        CHECK(l.errors().find("error: lua:") != std::string::npos);
+    }
+    SUBCASE("a whole-rule Lua body without on_event") {
+        auto l = load(HEAD "lua: |\n  function other() end\n");
+        CHECK(l.errors() == "r.yaml:3:1: error: a Lua rule needs a function on_event(ev, state, ctx)\n");
+    }
+    SUBCASE("lua.NAME must be defined") {
+        auto l = load(HEAD "lua: |\n  function big(x) return x > 100 end\nwhere: lua.bigg(amount)\n"
+                           "pattern:\n  - name: a\n");
+        CHECK(l.diags.error_count() == 1);
+        CHECK(l.errors().find("r.yaml:5:12: error: unknown Lua function \"bigg\"") == 0);
+    }
+    SUBCASE("lua.NAME in a window aggregate and having") {
+        auto l = load(HEAD "lua: |\n  function f(x) return x * 2 end\nwindow: {type: tumbling, size: 1m}\n"
+                           "aggregate: {s: sum(lua.f(v))}\nhaving: lua.f(s) > 3\n");
+        CHECK(l.errors() == "");
+        REQUIRE(l.rules.rules);
+        CHECK(l.rule().lua != nullptr);
     }
 }

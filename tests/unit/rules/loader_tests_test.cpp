@@ -162,3 +162,16 @@ tests:
           "r.yaml:5:12: error: \"times\" must be at least 1 (use optional: true to allow zero), got 0\n");
     CHECK(d.to_string().find(t.expect_error) != std::string::npos);
 }
+
+TEST_CASE("tests: inline rules in flow style") {
+    std::string yaml = "tests:\n"
+                       "  - {name: t, rules: [{rule: a, stream: sensors, pattern: [{name: x, times: 0}]}], "
+                       "expect_error: \"must be at least 1\"}\n";
+    auto l = load(yaml);
+    REQUIRE(l.errors() == "");
+    REQUIRE(l.rules.tests.size() == 1);
+    Diagnostics d;
+    load_rules_text(l.rules.tests[0].rules_yaml, "r.yaml", test::two_streams(), d);
+    CHECK(d.to_string() ==
+          "r.yaml:2:77: error: \"times\" must be at least 1 (use optional: true to allow zero), got 0\n");
+}

@@ -84,3 +84,51 @@ TEST_CASE("version: spaces inside string literals of expressions count") {
     CHECK(a != b);
     CHECK(a == c);
 }
+
+TEST_CASE("version: window rules") {
+    std::string v = version_of(R"(rule: overheat
+stream: sensors
+window: {type: hopping, size: 10m, advance: 1m}
+grace: 30s
+aggregate:
+  avg_t: avg(value)
+  n: count()
+having: avg_t > 90 && n >= 10
+emit:
+  payload: {avg: avg_t, n: n}
+)");
+    CHECK(version_of(R"(rule: overheat
+stream: sensors
+aggregate: {n: count( ), avg_t: avg( value )}
+window:
+  advance: 60s
+  size: 600000ms
+  type: hopping
+grace: 30000ms
+having: |
+  avg_t>90 && n>=10
+emit:
+  payload:
+    n: n
+    avg: avg_t
+)") == v);
+    CHECK(version_of(R"(rule: overheat
+stream: sensors
+window: {type: hopping, size: 10m, advance: 2m}
+grace: 30s
+aggregate:
+  avg_t: avg(value)
+  n: count()
+having: avg_t > 90 && n >= 10
+emit:
+  payload: {avg: avg_t, n: n}
+)") != v);
+}
+
+TEST_CASE("version: Lua source") {
+    std::string a = version_of("rule: l\nstream: sensors\nlua: |\n  function on_event(ev, state, ctx)\n  end\n");
+    std::string b = version_of("rule: l\nstream: sensors\nlua: \"function on_event(ev, state, ctx)   \\nend\"\n");
+    std::string c = version_of("rule: l\nstream: sensors\nlua: |\n  function on_event(ev, st, ctx)\n  end\n");
+    CHECK(a == b);
+    CHECK(a != c);
+}
