@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "rules/diagnostics.h"
 #include "rules/event.h"
 #include "rules/hash.h"
 #include "rules/units.h"
@@ -109,4 +110,12 @@ TEST_CASE("hash: stable across runs (alert ids and partitions depend on it)") {
     // partition of every key in existing data folders.
     CHECK(hex_digits(stable_hash64("card-testing"), 16) == "8582bb29c200bdb3");
     CHECK(hex_digits(stable_hash64(""), 16) == "4ea0537ff367da6b");
+}
+
+TEST_CASE("did you mean: typos, swapped letters, and nothing when nothing is close") {
+    std::vector<std::string> keys = {"host", "port", "partitions", "protocol"};
+    CHECK(closest_match("partitons", keys) == "partitions");
+    CHECK(closest_match("hots", keys) == "host");
+    CHECK(closest_match("prot", keys) == "port");
+    CHECK(closest_match("zzzzzz", keys).empty());
 }
