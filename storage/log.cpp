@@ -132,9 +132,7 @@ bool open_env(EventLog::Impl& im, std::string* error) {
     if (o.sync == StorageSync::Periodic) flags |= MDB_NOSYNC;
     if ((rc = im.env.open(o.dir, flags)))
         return *error = fail_text("cannot open the environment", o.dir, rc), false;
-    int dead = 0;
-    mdb_reader_check(im.env.get(), &dead);
-    if (dead > 0) spdlog::warn("storage: cleared {} stale reader slot(s) in {}", dead, o.dir);
+    im.clear_stale_readers();
     MDB_envinfo info{};
     mdb_env_info(im.env.get(), &info);
     im.map_size.store(info.me_mapsize);
@@ -213,6 +211,8 @@ std::future<Status> EventLog::outbox_delete(std::vector<uint64_t> seqs) {
 std::future<Status> EventLog::run_retention() {
     return submit<RetentionItem, Status>(*impl_, RetentionItem{{}}, "retention");
 }
+
+uint32_t EventLog::clear_stale_readers() { return impl_->clear_stale_readers(); }
 
 Status EventLog::sync() {
     std::shared_lock lock(impl_->gate);

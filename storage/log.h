@@ -155,6 +155,7 @@ struct MapInfo {
     uint32_t map_grows = 0;        // since open
     uint64_t commits = 0;          // write transactions committed by the writer since open
     uint64_t retention_deleted = 0;  // records deleted by retention since open
+    uint32_t stale_readers_cleared = 0;  // by mdb_reader_check since open
 };
 
 // Called per record; return false to stop.
@@ -182,6 +183,9 @@ public:
     std::future<Status> run_retention();
     // fsync now (mdb_env_sync with force).
     Status sync();
+    // Frees reader slots of dead processes (a crashed `vigil replay` or mdb_stat).
+    // Runs at open and every minute from the sync thread; returns how many it freed.
+    uint32_t clear_stale_readers();
 
     // --- reads ---
     // Records of `partition` with offset >= from, at most `limit` (0 = all).

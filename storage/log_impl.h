@@ -61,6 +61,7 @@ struct EventLog::Impl {
     std::atomic<uint64_t> map_size{0};
     std::atomic<uint32_t> map_grows{0};
     std::atomic<uint64_t> commits{0};
+    std::atomic<uint32_t> stale_readers{0};
     std::atomic<uint64_t> retention_deleted{0};
 
     // Writer queue.
@@ -81,6 +82,7 @@ struct EventLog::Impl {
     std::condition_variable sync_cv;
     bool sync_stop = false;
     std::thread syncer;
+    int64_t next_reader_check = 0;
 
     int64_t now() const;
     void enqueue(WriteItem item);
@@ -94,6 +96,7 @@ struct EventLog::Impl {
     int grow_map(std::string& error, std::chrono::milliseconds wait);
     void maybe_grow_ahead();
     uint64_t used_bytes() const;
+    uint32_t clear_stale_readers();
 };
 
 }  // namespace vigil

@@ -162,6 +162,7 @@ MapInfo EventLog::map_info() const {
     m.readers_max = info.me_maxreaders;
     m.map_grows = impl_->map_grows.load();
     m.commits = impl_->commits.load();
+    m.stale_readers_cleared = impl_->stale_readers.load();
     m.retention_deleted = impl_->retention_deleted.load();
     return m;
 }

@@ -191,8 +191,10 @@ void run_group(EventLog::Impl& im, std::vector<WriteItem>& items, size_t begin, 
             im.next_offset = std::move(ts.next);
             im.last_time_key = std::move(ts.last_time);
             im.next_outbox_seq = ts.next_seq;
-            for (size_t i = begin; i < end; ++i) finish(items[i], {});
+            // Publish before completing: a caller that saw its future complete must
+            // also see its records in last_offset() and wait_for().
             if (ts.appended) im.publish(im.next_offset);
+            for (size_t i = begin; i < end; ++i) finish(items[i], {});
             return;
         }
         std::string why;
@@ -305,7 +307,20 @@ void EventLog::Impl::sync_loop() {
         }
         std::shared_lock lock(gate);
         if (int rc = mdb_env_sync(env.get(), 1)) spdlog::error("storage: periodic sync: {}", mdb::error_text(rc));
+        if (now() >= next_reader_check) {
+            next_reader_check = now() + 60'000;
+            clear_stale_readers();
+        }
     }
+}
+
+uint32_t EventLog::Impl::clear_stale_readers() {
+    int dead = 0;
+    mdb_reader_check(env.get(), &dead);
+    if (dead <= 0) return 0;
+    stale_readers += static_cast<uint32_t>(dead);
+    spdlog::warn("storage: cleared {} stale reader slot(s) in {}", dead, opts.dir);
+    return static_cast<uint32_t>(dead);
 }
 
 uint64_t EventLog::Impl::used_bytes() const {
