@@ -231,7 +231,7 @@ void EventLog::Impl::publish(const std::vector<uint64_t>& next) {
 }
 
 void EventLog::Impl::start_threads() {
-    retention_due = now();
+    retention_due = now() + opts.retention_interval_ms;  // first check one interval after open
     writer = std::thread([this] { writer_loop(); });
     if (opts.sync == StorageSync::Periodic && opts.sync_interval_ms > 0) syncer = std::thread([this] { sync_loop(); });
 }

@@ -111,6 +111,7 @@ TEST_CASE("retention: runs from the writer on its own and ingest keeps going") {
         old.push_back(r);
     }
     REQUIRE(log->append_batch(std::move(old)).get().ok);
+    clock->store(1'000'010);  // past the first check (one interval after open)
     // Each group is followed by one bounded retention batch (10 records) while a
     // backlog remains, so ~30 appends clear the 300 old records.
     uint64_t last = 0;
