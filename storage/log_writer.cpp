@@ -17,11 +17,23 @@ struct TxnState {
     uint64_t next_seq = 1;
     std::vector<mdb::Cursor> log_cur, time_cur;
     bool appended = false;
+    bool outbox_synced = false;
 };
 
-mdb::Cursor& cursor(std::vector<mdb::Cursor>& cs, uint32_t p, const mdb::Txn& txn, MDB_dbi dbi) {
-    if (!cs[p].get()) cs[p].open(txn, dbi);
-    return cs[p];
+// Opens the partition's cursors on first use in a transaction and takes the
+// partition's end from the database itself: another process (`vigil ingest` next
+// to the daemon) may have appended since this one last wrote. The write
+// transaction holds LMDB's write lock, so what it reads here cannot move.
+int open_partition(EventLog::Impl& im, const mdb::Txn& txn, TxnState& ts, uint32_t p) {
+    if (ts.log_cur[p].get()) return 0;
+    int rc = ts.log_cur[p].open(txn, im.log_dbi[p]);
+    if (!rc) rc = ts.time_cur[p].open(txn, im.time_dbi[p]);
+    if (rc) return rc;
+    std::string_view k, v;
+    if (ts.log_cur[p].get(k, v, MDB_LAST) == 0 && k.size() == 8)
+        ts.next[p] = std::max(ts.next[p], get_be64(k.data()) + 1);
+    if (ts.time_cur[p].get(k, v, MDB_LAST) == 0 && k > std::string_view(ts.last_time[p])) ts.last_time[p].assign(k);
+    return 0;
 }
 
 std::string check_append(const EventLog::Impl& im, AppendRequest& r) {
@@ -50,19 +62,20 @@ std::string check_commit(const CommitBatch& b, uint32_t partitions) {
 
 int put_record(EventLog::Impl& im, mdb::Txn& txn, TxnState& ts, const AppendRequest& r, uint64_t& offset) {
     uint32_t p = r.partition;
+    if (int rc = open_partition(im, txn, ts, p)) return rc;
     offset = ts.next[p];
     char k[8];
     put_be64(k, offset);
     char* dst = nullptr;
     size_t size = record_size(r.stream, r.key, r.topic, r.payload);
-    int rc = cursor(ts.log_cur, p, txn, im.log_dbi[p]).reserve({k, 8}, size, dst, MDB_APPEND);
+    int rc = ts.log_cur[p].reserve({k, 8}, size, dst, MDB_APPEND);
     if (rc) return rc;
     encode_record_into(dst, r.event_time, r.ingest_time, r.stream, r.key, r.topic, r.payload);
     char tk[16];
     encode_time_key(r.event_time, offset, tk);
     std::string_view tkv(tk, 16);
     bool in_order = ts.last_time[p].empty() || tkv > std::string_view(ts.last_time[p]);
-    if ((rc = cursor(ts.time_cur, p, txn, im.time_dbi[p]).put(tkv, {}, in_order ? MDB_APPEND : 0))) return rc;
+    if ((rc = ts.time_cur[p].put(tkv, {}, in_order ? MDB_APPEND : 0))) return rc;
     if (in_order) ts.last_time[p].assign(tkv);
     ts.next[p] = offset + 1;
     ts.appended = true;
@@ -84,6 +97,13 @@ int put_commit(EventLog::Impl& im, mdb::Txn& txn, TxnState& ts, CommitItem& it) 
     for (const auto& a : it.batch.alerts) {
         if ((rc = txn.put(im.alerts_dbi, alert_key(a.time, a.id), a.json))) return rc;
         if (!a.outbox) continue;
+        if (!ts.outbox_synced) {  // as open_partition: the database has the last word
+            ts.outbox_synced = true;
+            std::string_view k, ov;
+            mdb::Cursor c;
+            if (c.open(txn, im.outbox_dbi) == 0 && c.get(k, ov, MDB_LAST) == 0 && k.size() == 8)
+                ts.next_seq = std::max(ts.next_seq, get_be64(k.data()) + 1);
+        }
         uint64_t seq = ts.next_seq++;
         put_be64(v, seq);
         if ((rc = txn.put(im.outbox_dbi, {v, 8}, encode_outbox(a.topic, a.qos, a.json), MDB_APPEND))) return rc;

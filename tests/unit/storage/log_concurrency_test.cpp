@@ -81,3 +81,34 @@ TEST_CASE("concurrency: a reader slot left by a killed process is cleared") {
     CHECK(log->clear_stale_readers() == 1);
     CHECK(log->map_info().stale_readers_cleared == 1);
 }
+
+TEST_CASE("concurrency: another process appending (vigil ingest next to the daemon) never collides") {
+    TempDir tmp;
+    std::string dir = tmp.sub("data");
+    auto log = EventLog::open(small_log(dir, 2), nullptr);
+    REQUIRE(log);
+    REQUIRE(log->append(event(0, 1, "parent-1")).get().ok);
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        auto other = EventLog::open(small_log(dir, 2), nullptr);
+        std::vector<AppendRequest> batch;
+        for (int i = 0; i < 100; ++i) batch.push_back(event(0, i, "child"));
+        bool ok = other && other->append_batch(std::move(batch)).get().ok;
+        other.reset();
+        _exit(ok ? 0 : 3);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    auto r = log->append(event(0, 2, "parent-2")).get();
+    REQUIRE(r.ok);
+    CHECK(r.offset == 102);
+    CHECK(log->last_offset(0) == 102);
+    std::vector<Record> recs;
+    REQUIRE(log->read(0, 1, 0, recs).ok);
+    REQUIRE(recs.size() == 102);
+    CHECK(recs[1].payload == "child");
+    CHECK(recs[101].payload == "parent-2");
+}
