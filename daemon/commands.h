@@ -6,5 +6,7 @@
 namespace vigil {
 
 void add_cmd_version(CLI::App& app, int& rc);
+void add_cmd_ingest(CLI::App& app, int& rc);
+void add_cmd_log(CLI::App& app, int& rc);
 
 }  // namespace vigil
