@@ -6,6 +6,7 @@
 namespace vigil {
 
 void add_cmd_version(CLI::App& app, int& rc);
+void add_cmd_check(CLI::App& app, int& rc);
 void add_cmd_ingest(CLI::App& app, int& rc);
 void add_cmd_log(CLI::App& app, int& rc);
 

@@ -69,6 +69,15 @@ struct EngineConfig {
     uint64_t checkpoint_events = 10000;
 };
 
+// tables: reference data for enrichment (SPEC 3.5), read by key from rules.
+struct TableSpec {
+    std::string name;
+    std::string topic;            // MQTT filter: each message upserts, an empty payload deletes
+    std::string file;             // or a JSONL file (resolved path), reloaded when it changes
+    std::vector<FieldPath> key;   // the row key inside each record
+    int64_t history_ms = 0;       // how long superseded rows stay readable (event-time lookups); 0: latest only
+};
+
 struct Config {
     std::string file;  // where it was read from
     std::string data_dir = "/var/lib/vigil";
@@ -83,6 +92,7 @@ struct Config {
     AdminConfig admin;
     LogConfig log;
     EngineConfig engine;
+    std::vector<TableSpec> tables;
 
     const StreamSpec* stream(std::string_view name) const {
         for (const auto& s : streams)

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     int rc = 0;
     // The one list of commands; each lives in daemon/cmd_<name>.cpp.
     vigil::add_cmd_version(app, rc);
+    vigil::add_cmd_check(app, rc);
     CLI11_PARSE(app, argc, argv);
     return rc;
 }

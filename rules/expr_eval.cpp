@@ -1,0 +1,348 @@
+// Evaluation of a compiled Program: dispatch, comparisons, arithmetic, stage
+// references and aggregates. Functions and Lua calls are in expr_functions.cpp.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <regex>
+
+#include "rules/expr_eval.h"
+
+namespace vigil::expr {
+
+bool json_equal(JsonRef a, JsonRef b) {
+    const JsonDoc::Node& na = a.doc()->node(a.index());
+    const JsonDoc::Node& nb = b.doc()->node(b.index());
+    if (na.type != nb.type) return false;
+    switch (na.type) {
+    case JsonType::Null: return true;
+    case JsonType::Bool: return na.boolean == nb.boolean;
+    case JsonType::Number: return na.number == nb.number;
+    case JsonType::String: return a.doc()->str(na) == b.doc()->str(nb);
+    case JsonType::Array:
+        if (na.count != nb.count) return false;
+        for (size_t i = 0; i < na.count; ++i)
+            if (!json_equal(a.at(i), b.at(i))) return false;
+        return true;
+    case JsonType::Object:
+        if (na.count != nb.count) return false;
+        for (size_t i = 0; i < na.count; ++i) {
+            JsonRef other = member(b, a.member_name(i));
+            if (!other.valid() || !json_equal(a.member_value(i), other)) return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+Value Evaluator::run() {
+    size_t entry = s_ ? s_->size() : 0;
+    if (p_.nodes[p_.root].type == Type::Bool) {  // conditions: no Val on the way out
+        bool b = test(p_.root);
+        if (s_ && s_->size() != entry) s_->resize(entry);
+        return Value::of(b);
+    }
+    Val r = eval(p_.root);
+    if (!s_) return to_value(r);
+    if (r.in_scratch) {
+        std::memmove(s_->data() + entry, s_->data() + r.off, r.len);
+        s_->resize(entry + r.len);
+        return Value::of(std::string_view(s_->data() + entry, r.len));
+    }
+    s_->resize(entry);
+    return to_value(r);
+}
+
+std::string& Evaluator::scratch() {
+    if (!s_) {
+        // No buffer given: strings live until the next evaluation on this thread.
+        thread_local std::string fallback;
+        fallback.clear();
+        s_ = &fallback;
+    }
+    if (s_->capacity() < 256) s_->reserve(256);
+    return *s_;
+}
+
+Val Evaluator::adopt(const Value& x) {
+    Val v = from(x);
+    if (v.kind == Kind::String && s_ && !x.str.empty()) {
+        auto p = reinterpret_cast<uintptr_t>(x.str.data());
+        auto b = reinterpret_cast<uintptr_t>(s_->data());
+        if (p >= b && p + x.str.size() <= b + s_->size()) {
+            v.in_scratch = true;
+            v.off = static_cast<uint32_t>(p - b);
+            v.len = static_cast<uint32_t>(x.str.size());
+        }
+    }
+    return v;
+}
+
+Val Evaluator::meta(const Event* ev, Meta m) const {
+    if (!ev) return {};
+    switch (m) {
+    case Meta::Time: return Val::num(static_cast<double>(ev->time));
+    case Meta::Key: return Val::string(ev->key);
+    case Meta::Topic: return Val::string(ev->topic);
+    case Meta::Partition: return Val::num(ev->partition);
+    case Meta::Offset: return Val::num(static_cast<double>(ev->offset));
+    case Meta::Event: return from_json(ev->root());
+    case Meta::None: break;
+    }
+    return {};
+}
+
+Val Evaluator::of_event(const Event* ev, const Node& n) const {
+    if (!ev) return {};
+    if (n.meta != Meta::None) return meta(ev, n.meta);
+    JsonRef r = ev->root();
+    r = follow(r, n.segs, n.nsegs);
+    return from_json(r);
+}
+
+bool Evaluator::equal(const Val& a, const Val& b) const {
+    if (a.kind != b.kind) return false;
+    switch (a.kind) {
+    case Kind::Missing: return false;
+    case Kind::Null: return true;
+    case Kind::Bool: return a.boolean == b.boolean;
+    case Kind::Number: return a.number == b.number;
+    case Kind::String: return sv(a) == sv(b);
+    case Kind::Json: return json_equal(a.json, b.json);
+    }
+    return false;
+}
+
+bool Evaluator::compare(Op op, const Val& a, const Val& b) const {
+    if (a.kind == Kind::Missing || b.kind == Kind::Missing) return false;
+    if (a.kind == Kind::Number && b.kind == Kind::Number) {
+        switch (op) {
+        case Op::Eq: return a.number == b.number;
+        case Op::Ne: return a.number != b.number;
+        case Op::Lt: return a.number < b.number;
+        case Op::Le: return a.number <= b.number;
+        case Op::Gt: return a.number > b.number;
+        default: return a.number >= b.number;
+        }
+    }
+    if (op == Op::Eq || op == Op::Ne) {
+        bool nulls = a.kind == Kind::Null || b.kind == Kind::Null;
+        if (a.kind != b.kind && !nulls) {
+            type_error();
+            return false;
+        }
+        return equal(a, b) == (op == Op::Eq);
+    }
+    if (a.kind == Kind::String && b.kind == Kind::String) {
+        int c = sv(a).compare(sv(b));
+        switch (op) {
+        case Op::Lt: return c < 0;
+        case Op::Le: return c <= 0;
+        case Op::Gt: return c > 0;
+        default: return c >= 0;
+        }
+    }
+    type_error();
+    return false;
+}
+
+Val Evaluator::arith(Op op, const Val& a, const Val& b) {
+    if (a.kind == Kind::Missing || b.kind == Kind::Missing) return {};
+    if (a.kind == Kind::Number && b.kind == Kind::Number) {
+        switch (op) {
+        case Op::Add: return Val::num(a.number + b.number);
+        case Op::Sub: return Val::num(a.number - b.number);
+        case Op::Mul: return Val::num(a.number * b.number);
+        case Op::Div: return b.number == 0 ? Val{} : Val::num(a.number / b.number);
+        default: return b.number == 0 ? Val{} : Val::num(std::fmod(a.number, b.number));
+        }
+    }
+    if (op == Op::Add && a.kind == Kind::String && b.kind == Kind::String) {
+        std::string& s = scratch();
+        size_t off = s.size();
+        s.append(sv(a));  // sv(b) is taken after the append: the buffer may have moved
+        s.append(sv(b));
+        return scratch_string(off);
+    }
+    type_error();
+    return {};
+}
+
+bool Evaluator::test(uint32_t i) {
+    const Node& n = p_.nodes[i];
+    switch (n.op) {
+    case Op::And: return test(n.a) && test(n.b);
+    case Op::Or: return test(n.a) || test(n.b);
+    case Op::Not: return !test(n.a);
+    case Op::CmpFieldConst: return cmp_field_const(n);
+    default: return truthy(eval(i));
+    }
+}
+
+bool Evaluator::cmp_field_const(const Node& n) const {
+    if (!ctx_.event) return false;
+    JsonRef root = ctx_.event->root();
+    JsonRef r = n.nsegs == 1 && !n.segs->is_index ? member(root, n.segs->key) : follow(root, n.segs, n.nsegs);
+    if (!r.valid()) return false;
+    const JsonDoc::Node& x = r.doc()->node(r.index());
+    if (x.type == JsonType::Number && n.value.kind == Kind::Number) {
+        double a = x.number, b = n.value.number;
+        switch (n.cmp) {
+        case Op::Eq: return a == b;
+        case Op::Ne: return a != b;
+        case Op::Lt: return a < b;
+        case Op::Le: return a <= b;
+        case Op::Gt: return a > b;
+        default: return a >= b;
+        }
+    }
+    if (x.type == JsonType::String && n.value.kind == Kind::String && (n.cmp == Op::Eq || n.cmp == Op::Ne)) {
+        std::string_view a = r.doc()->str(x), b = n.value.str;
+        bool eq = a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
+        return eq == (n.cmp == Op::Eq);
+    }
+    return compare(n.cmp, from_json(r), from(n.value));
+}
+
+Val Evaluator::stage_event(const Node& n) const {
+    if (!ctx_.stages) return {};
+    size_t size = ctx_.stages->stage_size(n.stage);
+    int64_t k = n.index == kLast ? static_cast<int64_t>(size) - 1
+                : n.index < 0    ? static_cast<int64_t>(size) + n.index
+                                 : n.index;
+    if (k < 0 || k >= static_cast<int64_t>(size)) return {};
+    return of_event(ctx_.stages->stage_event(n.stage, static_cast<size_t>(k)), n);
+}
+
+Val Evaluator::stage_agg(const Node& n) const {
+    size_t size = ctx_.stages ? ctx_.stages->stage_size(n.stage) : 0;
+    if (n.agg == Agg::Count && n.path < 0 && n.meta == Meta::None) return Val::num(static_cast<double>(size));
+    double acc = 0;
+    size_t seen = 0;
+    for (size_t k = 0; k < size; ++k) {
+        Val v = of_event(ctx_.stages->stage_event(n.stage, k), n);
+        if (v.kind == Kind::Missing || v.kind == Kind::Null) continue;
+        if (n.agg == Agg::Count) {
+            ++seen;
+            continue;
+        }
+        if (v.kind != Kind::Number) {
+            type_error();
+            continue;
+        }
+        if (seen == 0) acc = n.agg == Agg::Sum || n.agg == Agg::Avg ? 0 : v.number;
+        switch (n.agg) {
+        case Agg::Min: acc = std::min(acc, v.number); break;
+        case Agg::Max: acc = std::max(acc, v.number); break;
+        default: acc += v.number; break;
+        }
+        ++seen;
+    }
+    switch (n.agg) {
+    case Agg::Count: return Val::num(static_cast<double>(seen));
+    case Agg::Sum: return Val::num(acc);
+    case Agg::Avg: return seen ? Val::num(acc / static_cast<double>(seen)) : Val{};
+    default: return seen ? Val::num(acc) : Val{};
+    }
+}
+
+Val Evaluator::in_list(const Node& n) {
+    Val a = eval(n.a);
+    if (a.kind == Kind::Missing) return Val::of(false);
+    for (uint32_t k = 0; k < n.nargs; ++k)
+        if (equal(a, eval(p_.args[n.args + k]))) return Val::of(true);
+    return Val::of(false);
+}
+
+Val Evaluator::in_value(const Node& n) {
+    Val a = eval(n.a);
+    Val b = eval(n.b);
+    if (a.kind == Kind::Missing || b.kind == Kind::Missing) return Val::of(false);
+    if (b.kind != Kind::Json || b.json.type() != JsonType::Array) {
+        type_error();
+        return Val::of(false);
+    }
+    for (size_t k = 0, size = b.json.size(); k < size; ++k)
+        if (equal(a, from_json(b.json.at(k)))) return Val::of(true);
+    return Val::of(false);
+}
+
+Val Evaluator::matches(const Node& n) {
+    Val a = eval(n.a);
+    if (a.kind == Kind::Missing || n.index < 0) return Val::of(false);
+    if (a.kind != Kind::String || a.len > kMaxRegexInput || a.str.size() > kMaxRegexInput) {
+        type_error();
+        return Val::of(false);
+    }
+    std::string_view s = sv(a);
+    try {
+        return Val::of(std::regex_search(s.data(), s.data() + s.size(), p_.regexes[n.index]));
+    } catch (...) {  // regex_error (complexity, stack): a failed match, counted
+        type_error();
+        return Val::of(false);
+    }
+}
+
+Val Evaluator::eval(uint32_t i) {
+    const Node& n = p_.nodes[i];
+    switch (n.op) {
+    case Op::Const: return from(n.value);
+    case Op::Field: return ctx_.event ? from_json(follow(ctx_.event->root(), n.segs, n.nsegs)) : Val{};
+    case Op::Meta: return meta(ctx_.event, n.meta);
+    case Op::Var: return ctx_.vars ? adopt(ctx_.vars[n.index]) : Val{};
+    case Op::Access: {
+        Val v = eval(n.a);
+        return v.kind == Kind::Json ? from_json(follow(v.json, n.segs, n.nsegs)) : Val{};
+    }
+    case Op::StageEvent: return stage_event(n);
+    case Op::StageAgg: return stage_agg(n);
+    case Op::Not: return Val::of(!test(n.a));
+    case Op::And: case Op::Or: case Op::CmpFieldConst: return Val::of(test(i));
+    case Op::Neg: {
+        Val v = eval(n.a);
+        if (v.kind == Kind::Number) return Val::num(-v.number);
+        if (v.kind != Kind::Missing) type_error();
+        return {};
+    }
+    case Op::Eq: case Op::Ne: case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: {
+        Val a = eval(n.a);
+        Val b = eval(n.b);
+        return Val::of(compare(n.op, a, b));
+    }
+    case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Mod: {
+        Val a = eval(n.a);
+        Val b = eval(n.b);
+        return arith(n.op, a, b);
+    }
+    case Op::In: return in_list(n);
+    case Op::InValue: return in_value(n);
+    case Op::Matches: return matches(n);
+    case Op::Cond: return test(n.a) ? eval(n.b) : eval(n.c);
+    case Op::Call: return call(n);
+    case Op::LuaCall: return lua_call(n);
+    }
+    return {};
+}
+
+namespace {
+
+class CompiledExpr final : public Expr {
+public:
+    CompiledExpr(std::string_view text, std::shared_ptr<const Program> p) : prog_(std::move(p)) {
+        source_ = std::string(text);
+    }
+    Value eval(const EvalContext& ctx) const override {
+        Evaluator ev(*prog_, ctx);
+        return ev.run();
+    }
+
+private:
+    std::shared_ptr<const Program> prog_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Expr> make_expr(std::string_view text, std::shared_ptr<const Program> p) {
+    return std::make_shared<CompiledExpr>(text, std::move(p));
+}
+
+}  // namespace vigil::expr

@@ -1,0 +1,94 @@
+// Built-in functions (abs ... exists) and calls into the rule's Lua program.
+#include <algorithm>
+#include <cmath>
+
+#include "rules/expr_eval.h"
+#include "rules/lua_host.h"
+
+namespace vigil::expr {
+
+Val Evaluator::call(const Node& n) {
+    const uint32_t* args = &p_.args[n.args];
+    switch (n.fn) {
+    case Fn::Exists: return Val::of(eval(args[0]).kind != Kind::Missing);
+    case Fn::Abs: case Fn::Round: case Fn::Floor: case Fn::Ceil: {
+        Val v = eval(args[0]);
+        if (v.kind != Kind::Number) {
+            if (v.kind != Kind::Missing) type_error();
+            return {};
+        }
+        double x = v.number;
+        return Val::num(n.fn == Fn::Abs ? std::fabs(x) : n.fn == Fn::Round ? std::round(x)
+                        : n.fn == Fn::Floor ? std::floor(x) : std::ceil(x));
+    }
+    case Fn::Min: case Fn::Max: {
+        double acc = 0;
+        for (uint32_t k = 0; k < n.nargs; ++k) {
+            Val v = eval(args[k]);
+            if (v.kind != Kind::Number) {
+                if (v.kind != Kind::Missing) type_error();
+                return {};
+            }
+            acc = k == 0 ? v.number : n.fn == Fn::Min ? std::min(acc, v.number) : std::max(acc, v.number);
+        }
+        return Val::num(acc);
+    }
+    case Fn::Len: {
+        Val v = eval(args[0]);
+        if (v.kind == Kind::String) return Val::num(static_cast<double>(sv(v).size()));
+        if (v.kind == Kind::Json) return Val::num(static_cast<double>(v.json.size()));
+        if (v.kind != Kind::Missing) type_error();
+        return {};
+    }
+    case Fn::Lower: case Fn::Upper: {
+        Val v = eval(args[0]);
+        if (v.kind != Kind::String) {
+            if (v.kind != Kind::Missing) type_error();
+            return {};
+        }
+        std::string& s = scratch();
+        size_t off = s.size();
+        s.append(sv(v));
+        bool up = n.fn == Fn::Upper;
+        for (size_t k = off; k < s.size(); ++k) {
+            char c = s[k];
+            if (up && c >= 'a' && c <= 'z') s[k] = static_cast<char>(c - 'a' + 'A');
+            if (!up && c >= 'A' && c <= 'Z') s[k] = static_cast<char>(c - 'A' + 'a');
+        }
+        return scratch_string(off);
+    }
+    case Fn::StartsWith: case Fn::EndsWith: case Fn::Contains: {
+        Val a = eval(args[0]);
+        Val b = eval(args[1]);
+        if (a.kind == Kind::Missing || b.kind == Kind::Missing) return Val::of(false);
+        if (n.fn == Fn::Contains && a.kind == Kind::Json && a.json.type() == JsonType::Array) {
+            for (size_t k = 0, size = a.json.size(); k < size; ++k)
+                if (equal(b, from_json(a.json.at(k)))) return Val::of(true);
+            return Val::of(false);
+        }
+        if (a.kind != Kind::String || b.kind != Kind::String) {
+            type_error();
+            return Val::of(false);
+        }
+        std::string_view x = sv(a), y = sv(b);
+        if (n.fn == Fn::StartsWith) return Val::of(x.starts_with(y));
+        if (n.fn == Fn::EndsWith) return Val::of(x.ends_with(y));
+        return Val::of(x.find(y) != std::string_view::npos);
+    }
+    }
+    return {};
+}
+
+Val Evaluator::lua_call(const Node& n) {
+    if (!ctx_.lua) return {};
+    Val vals[kMaxArgs];
+    size_t count = std::min<size_t>(n.nargs, kMaxArgs);
+    for (size_t k = 0; k < count; ++k) vals[k] = eval(p_.args[n.args + k]);
+    std::string& s = scratch();  // before the views below: it may grow the buffer
+    Value args[kMaxArgs];
+    for (size_t k = 0; k < count; ++k) args[k] = to_value(vals[k]);
+    Value r = ctx_.lua->call(n.value.str, args, count, s);
+    return adopt(r);
+}
+
+}  // namespace vigil::expr
