@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
     // The one list of commands; each lives in daemon/cmd_<name>.cpp.
     vigil::add_cmd_version(app, rc);
     vigil::add_cmd_check(app, rc);
+    vigil::add_cmd_ingest(app, rc);
+    vigil::add_cmd_log(app, rc);
     CLI11_PARSE(app, argc, argv);
     return rc;
 }

@@ -130,8 +130,11 @@ bool open_env(EventLog::Impl& im, std::string* error) {
     unsigned flags = MDB_NOTLS;
     if (o.read_only) flags |= MDB_RDONLY;
     if (o.sync == StorageSync::Periodic) flags |= MDB_NOSYNC;
-    if ((rc = im.env.open(o.dir, flags)))
+    if ((rc = im.env.open(o.dir, flags))) {
+        if (rc == ENOENT && o.read_only)
+            return *error = "storage: " + o.dir + " holds no event log yet (no such folder or data.mdb)", false;
         return *error = fail_text("cannot open the environment", o.dir, rc), false;
+    }
     im.clear_stale_readers();
     MDB_envinfo info{};
     mdb_env_info(im.env.get(), &info);
