@@ -199,7 +199,9 @@ public:
     Status stats(uint32_t partition, PartitionStats& out) const;
     MapInfo map_info() const;
     // Blocks until `partition` has a record with offset > after or `timeout`
-    // passes; returns whether it has one. Woken by every commit.
+    // passes; returns whether it has one. Woken by every commit of this process
+    // (records another process appends are seen at the next commit or timeout).
+    // On a read-only log it does not block.
     bool wait_for(uint32_t partition, uint64_t after, std::chrono::milliseconds timeout) const;
 
     std::optional<uint64_t> consumer_offset(std::string_view consumer, uint32_t partition) const;

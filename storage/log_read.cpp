@@ -153,6 +153,7 @@ Status EventLog::stats(uint32_t p, PartitionStats& out) const {
 }
 
 MapInfo EventLog::map_info() const {
+    std::shared_lock lock(impl_->gate);  // not while the writer remaps
     MapInfo m;
     MDB_envinfo info{};
     mdb_env_info(impl_->env.get(), &info);

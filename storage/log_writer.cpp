@@ -235,10 +235,15 @@ void run_group(EventLog::Impl& im, std::vector<WriteItem>& items, size_t begin, 
 }  // namespace
 
 void EventLog::Impl::enqueue(WriteItem item) {
+    bool queued = false;
     {
         std::lock_guard lock(queue_mu);
-        queue.push_back(std::move(item));
+        if (!stopping) {
+            queue.push_back(std::move(item));
+            queued = true;
+        }
     }
+    if (!queued) return finish(item, "storage: the log is closing");
     queue_cv.notify_one();
 }
 
