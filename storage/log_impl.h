@@ -58,7 +58,7 @@ struct EventLog::Impl {
     std::unique_ptr<std::atomic<uint64_t>[]> last_offset;
     mutable std::mutex data_mu;
     mutable std::condition_variable data_cv;
-    std::atomic<uint64_t> map_size{0};
+    mutable std::atomic<uint64_t> map_size{0};  // readers update it when adopting a grown map
     std::atomic<uint32_t> map_grows{0};
     std::atomic<uint64_t> commits{0};
     std::atomic<uint32_t> stale_readers{0};
@@ -94,6 +94,7 @@ struct EventLog::Impl {
     // One retention transaction; sets `more` when it stopped at the batch bound.
     int retention_step(bool& more, std::string& error);
     int grow_map(std::string& error, std::chrono::milliseconds wait);
+    int adopt_map_size(std::string& error);
     void maybe_grow_ahead();
     uint64_t used_bytes() const;
     uint32_t clear_stale_readers();

@@ -14,7 +14,11 @@ struct ReadScope {
             lock.unlock();
             {
                 std::unique_lock grow(im.gate);
-                mdb_env_set_mapsize(im.env.get(), 0);
+                if (mdb_env_set_mapsize(im.env.get(), 0) == 0) {
+                    MDB_envinfo info{};
+                    mdb_env_info(im.env.get(), &info);
+                    im.map_size.store(info.me_mapsize);
+                }
             }
             lock.lock();
             rc = txn.begin_read(im.env.get());

@@ -219,6 +219,7 @@ void run_group(EventLog::Impl& im, std::vector<WriteItem>& items, size_t begin, 
         }
         std::string why;
         if (rc == MDB_MAP_FULL && im.grow_map(why, std::chrono::seconds(10)) == 0) continue;
+        if (rc == MDB_MAP_RESIZED && im.adopt_map_size(why) == 0) continue;
         if (rc == MDB_TXN_FULL && end - begin > 1) {
             size_t mid = begin + (end - begin) / 2;
             run_group(im, items, begin, mid);
@@ -377,6 +378,23 @@ int EventLog::Impl::grow_map(std::string& error, std::chrono::milliseconds wait)
     map_size.store(next);
     map_grows.fetch_add(1);
     spdlog::info("storage: map grown from {} to {} bytes", cur, next);
+    return 0;
+}
+
+int EventLog::Impl::adopt_map_size(std::string& error) {
+    // Another process grew the map: take its size (legal only with no active txn).
+    std::unique_lock lock(gate, std::defer_lock);
+    if (!lock.try_lock_for(std::chrono::seconds(10))) {
+        error = "could not adopt the grown map: a reader kept its transaction open";
+        return MDB_MAP_RESIZED;
+    }
+    if (int rc = mdb_env_set_mapsize(env.get(), 0)) {
+        error = "mdb_env_set_mapsize: " + mdb::error_text(rc);
+        return rc;
+    }
+    MDB_envinfo info{};
+    mdb_env_info(env.get(), &info);
+    map_size.store(info.me_mapsize);
     return 0;
 }
 
