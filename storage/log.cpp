@@ -89,13 +89,12 @@ bool open_databases(EventLog::Impl& im, std::string* error) {
     return true;
 }
 
-// Where each partition, the time index and the outbox continue.
+// Where each partition and the outbox continue.
 bool load_positions(EventLog::Impl& im, std::string* error) {
     mdb::Txn txn;
     int rc = txn.begin_read(im.env.get());
     if (rc) return *error = fail_text("cannot begin a read transaction", im.opts.dir, rc), false;
     im.next_offset.assign(im.partitions, 1);
-    im.last_time_key.assign(im.partitions, std::string());
     im.last_offset = std::make_unique<std::atomic<uint64_t>[]>(im.partitions);
     std::string_view k, v;
     for (uint32_t p = 0; p < im.partitions; ++p) {
@@ -108,9 +107,6 @@ bool load_positions(EventLog::Impl& im, std::string* error) {
             last = std::max(last, get_be64(v.data()));
         im.next_offset[p] = last + 1;
         im.last_offset[p].store(last);
-        mdb::Cursor t;
-        t.open(txn, im.time_dbi[p]);
-        if (t.get(k, v, MDB_LAST) == 0) im.last_time_key[p].assign(k);
     }
     mdb::Cursor o;
     o.open(txn, im.outbox_dbi);

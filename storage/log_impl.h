@@ -73,7 +73,6 @@ struct EventLog::Impl {
 
     // Writer-thread state (committed values; a transaction works on copies).
     std::vector<uint64_t> next_offset;
-    std::vector<std::string> last_time_key;
     uint64_t next_outbox_seq = 1;
     int64_t retention_due = 0;
 

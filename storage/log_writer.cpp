@@ -13,7 +13,7 @@ constexpr size_t kMaxKeyBytes = 511;  // LMDB's default maximum key size
 // What a transaction under construction changes; committed into Impl on success.
 struct TxnState {
     std::vector<uint64_t> next;
-    std::vector<std::string> last_time;
+    std::vector<std::string> last_time;  // last time-index key, read on first use per transaction
     uint64_t next_seq = 1;
     std::vector<mdb::Cursor> log_cur, time_cur;
     bool appended = false;
@@ -32,7 +32,7 @@ int open_partition(EventLog::Impl& im, const mdb::Txn& txn, TxnState& ts, uint32
     std::string_view k, v;
     if (ts.log_cur[p].get(k, v, MDB_LAST) == 0 && k.size() == 8)
         ts.next[p] = std::max(ts.next[p], get_be64(k.data()) + 1);
-    if (ts.time_cur[p].get(k, v, MDB_LAST) == 0 && k > std::string_view(ts.last_time[p])) ts.last_time[p].assign(k);
+    if (ts.time_cur[p].get(k, v, MDB_LAST) == 0) ts.last_time[p].assign(k);
     return 0;
 }
 
@@ -195,7 +195,7 @@ void run_group(EventLog::Impl& im, std::vector<WriteItem>& items, size_t begin, 
     for (;;) {
         TxnState ts;
         ts.next = im.next_offset;
-        ts.last_time = im.last_time_key;
+        ts.last_time.resize(im.partitions);
         ts.next_seq = im.next_outbox_seq;
         ts.log_cur.resize(im.partitions);
         ts.time_cur.resize(im.partitions);
@@ -209,7 +209,6 @@ void run_group(EventLog::Impl& im, std::vector<WriteItem>& items, size_t begin, 
         if (rc == 0) {
             im.commits.fetch_add(1, std::memory_order_relaxed);
             im.next_offset = std::move(ts.next);
-            im.last_time_key = std::move(ts.last_time);
             im.next_outbox_seq = ts.next_seq;
             // Publish before completing: a caller that saw its future complete must
             // also see its records in last_offset() and wait_for().
