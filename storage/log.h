@@ -27,7 +27,11 @@
 //
 // Threads: every public method may be called from any thread. Readers use short
 // read transactions (at most read_chunk records each), so they never pin old
-// pages for long; a scan therefore sees a moving log, never a torn record.
+// pages for long; a scan therefore sees a moving log, never a torn record. A
+// RecordFn must not wait for a write of the same log (the writer may need every
+// read transaction to end before it can grow the map): use read() instead.
+// Other processes may open the same folder (vigil ingest, vigil log): each write
+// transaction takes partition ends from the database, never from memory.
 //
 // Failure: open() returns nullptr and an error text; afterwards methods report
 // errors through their result (no exceptions).
