@@ -111,6 +111,7 @@ bool load_positions(EventLog::Impl& im, std::string* error) {
     mdb::Cursor o;
     o.open(txn, im.outbox_dbi);
     if (o.get(k, v, MDB_LAST) == 0 && k.size() == 8) im.next_outbox_seq = get_be64(k.data()) + 1;
+    im.last_outbox_seq.store(im.next_outbox_seq - 1);
     return true;
 }
 

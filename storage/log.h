@@ -208,6 +208,10 @@ public:
     // On a read-only log it does not block.
     bool wait_for(uint32_t partition, uint64_t after, std::chrono::milliseconds timeout) const;
 
+    // The same for the outbox: until an alert with sequence > after_seq is queued
+    // for publishing (the publisher's wake-up), or `timeout` passes.
+    bool wait_for_outbox(uint64_t after_seq, std::chrono::milliseconds timeout) const;
+
     std::optional<uint64_t> consumer_offset(std::string_view consumer, uint32_t partition) const;
     Status consumer_offsets(std::vector<OffsetCommit>& out) const;
     std::optional<std::string> state_get(std::string_view rule, uint32_t partition, std::string_view key) const;

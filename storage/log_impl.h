@@ -56,6 +56,7 @@ struct EventLog::Impl {
 
     // Published after each commit; read by anyone.
     std::unique_ptr<std::atomic<uint64_t>[]> last_offset;
+    std::atomic<uint64_t> last_outbox_seq{0};
     mutable std::mutex data_mu;
     mutable std::condition_variable data_cv;
     mutable std::atomic<uint64_t> map_size{0};  // readers update it when adopting a grown map
@@ -89,7 +90,7 @@ struct EventLog::Impl {
     void stop_threads();
     void writer_loop();
     void sync_loop();
-    void publish(const std::vector<uint64_t>& next);
+    void publish(const std::vector<uint64_t>& next, uint64_t outbox_next);
     // One retention transaction; sets `more` when it stopped at the batch bound.
     int retention_step(bool& more, std::string& error);
     int grow_map(std::string& error, std::chrono::milliseconds wait);

@@ -179,6 +179,12 @@ bool EventLog::wait_for(uint32_t p, uint64_t after, std::chrono::milliseconds ti
     return impl_->data_cv.wait_for(lock, timeout, [&] { return impl_->last_offset[p].load() > after; });
 }
 
+bool EventLog::wait_for_outbox(uint64_t after_seq, std::chrono::milliseconds timeout) const {
+    if (impl_->opts.read_only) return false;
+    std::unique_lock lock(impl_->data_mu);
+    return impl_->data_cv.wait_for(lock, timeout, [&] { return impl_->last_outbox_seq.load() > after_seq; });
+}
+
 std::optional<uint64_t> EventLog::consumer_offset(std::string_view consumer, uint32_t p) const {
     ReadScope rs(*impl_);
     std::string_view v;

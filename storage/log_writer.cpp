@@ -212,7 +212,7 @@ void run_group(EventLog::Impl& im, std::vector<WriteItem>& items, size_t begin, 
             im.next_outbox_seq = ts.next_seq;
             // Publish before completing: a caller that saw its future complete must
             // also see its records in last_offset() and wait_for().
-            if (ts.appended) im.publish(im.next_offset);
+            if (ts.appended || ts.outbox_synced) im.publish(im.next_offset, im.next_outbox_seq);
             for (size_t i = begin; i < end; ++i) finish(items[i], {});
             return;
         }
@@ -247,10 +247,11 @@ void EventLog::Impl::enqueue(WriteItem item) {
     queue_cv.notify_one();
 }
 
-void EventLog::Impl::publish(const std::vector<uint64_t>& next) {
+void EventLog::Impl::publish(const std::vector<uint64_t>& next, uint64_t outbox_next) {
     {
         std::lock_guard lock(data_mu);
         for (uint32_t p = 0; p < partitions; ++p) last_offset[p].store(next[p] - 1, std::memory_order_release);
+        last_outbox_seq.store(outbox_next - 1, std::memory_order_release);
     }
     data_cv.notify_all();
 }
