@@ -152,7 +152,8 @@ Status EventLog::stats(uint32_t p, PartitionStats& out) const {
     uint64_t off;
     if (t.get(k, v, MDB_FIRST) == 0) decode_time_key(k, out.min_event_time, off);
     if (t.get(k, v, MDB_LAST) == 0) decode_time_key(k, out.max_event_time, off);
-    if (out.records == 0) out.last_offset = impl_->opts.read_only ? 0 : last_offset(p);
+    if (out.records == 0 && rs.txn.get(impl_->meta_dbi, "last/" + std::to_string(p), v) == 0 && v.size() == 8)
+        out.last_offset = get_be64(v.data());  // emptied by retention: the end offset survives in meta
     return {};
 }
 

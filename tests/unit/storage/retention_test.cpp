@@ -55,6 +55,14 @@ TEST_CASE("retention: max_age deletes by ingest time from the head, log and time
         CHECK(log->last_offset(0) == 100);
     }
     // An emptied partition keeps its end offset: offsets are never reused.
+    {
+        LogOptions ro = o;
+        ro.read_only = true;
+        auto reader = EventLog::open(ro, nullptr);
+        REQUIRE(reader);
+        CHECK(reader->last_offset(0) == 100);
+        CHECK(reader->first_offset(0) == 0);
+    }
     o.retention_max_age_ms = 0;
     auto log = EventLog::open(o, nullptr);
     REQUIRE(log);
