@@ -9,8 +9,10 @@
 //  - A future returned by append(), append_batch(), commit_batch() or
 //    outbox_delete() becomes ready only after the LMDB transaction holding the
 //    request has committed (success) or definitely failed (error text; nothing of
-//    the request is stored). With SyncMode::Always the commit was also fsynced;
-//    with SyncMode::Periodic it is fsynced within sync_interval_ms.
+//    the request is stored). With StorageSync::Always the commit was also
+//    fsynced; with StorageSync::Periodic it is fsynced within sync_interval_ms.
+//    A caller that saw its future complete also sees its records in
+//    last_offset() and wait_for().
 //  - Group commit: one writer thread; whatever is queued when it begins a
 //    transaction goes into that transaction (up to max_group_bytes).
 //  - Requests from one thread are applied in the order they were made, so the
@@ -22,8 +24,13 @@
 //  - MDB_MAP_FULL grows the map (double up to 1 GiB, then +1 GiB, never beyond
 //    max_map_size when set) and retries the whole group: nothing is lost. The map
 //    also grows ahead of need once it is 80% used.
-//  - Disk full (ENOSPC/EDQUOT/EFBIG at commit) fails every request of that group
-//    with a clear error; the transaction is aborted, so the log stays as it was.
+//  - Disk full (ENOSPC/EDQUOT/EFBIG, or EIO for a short write, at commit) fails
+//    every request of that group with a clear error naming the errno symbol; the
+//    transaction is aborted, so the log stays as it was, and later requests are
+//    tried again (ingest resumes by itself once space is free).
+//  - A map grown by another process (MDB_MAP_RESIZED) is adopted, not an error.
+//  - Retention (max age by ingest time, max bytes) deletes from partition heads
+//    in transactions of at most retention_batch records, between groups.
 //
 // Threads: every public method may be called from any thread. Readers use short
 // read transactions (at most read_chunk records each), so they never pin old
