@@ -53,6 +53,9 @@ struct EventLog::Impl {
     std::vector<MDB_dbi> log_dbi, time_dbi;
     MDB_dbi offsets_dbi = 0, meta_dbi = 0, state_dbi = 0, alerts_dbi = 0, outbox_dbi = 0;
     mutable std::shared_timed_mutex gate;
+    // Set while the writer waits for the gate: new readers hold back, so a stream
+    // of overlapping readers cannot starve a map resize (glibc prefers readers).
+    std::atomic<bool> resize_pending{false};
 
     // Published after each commit; read by anyone.
     std::unique_ptr<std::atomic<uint64_t>[]> last_offset;

@@ -1,4 +1,6 @@
 // EventLog readers: short read transactions, chunked scans, stats, waiting for data.
+#include <thread>
+
 #include "storage/log_impl.h"
 
 namespace vigil {
@@ -8,7 +10,7 @@ namespace {
 // it). Members are destroyed in reverse order: the transaction ends before the
 // gate is released.
 struct ReadScope {
-    explicit ReadScope(const EventLog::Impl& im) : lock(im.gate) {
+    explicit ReadScope(const EventLog::Impl& im) : lock(wait_turn(im)) {
         rc = txn.begin_read(im.env.get());
         if (rc == MDB_MAP_RESIZED) {  // another process grew the map: adopt its size
             lock.unlock();
@@ -23,6 +25,10 @@ struct ReadScope {
             lock.lock();
             rc = txn.begin_read(im.env.get());
         }
+    }
+    static std::shared_timed_mutex& wait_turn(const EventLog::Impl& im) {
+        while (im.resize_pending.load(std::memory_order_acquire)) std::this_thread::yield();
+        return im.gate;
     }
     std::shared_lock<std::shared_timed_mutex> lock;
     mdb::Txn txn;

@@ -367,7 +367,10 @@ int EventLog::Impl::grow_map(std::string& error, std::chrono::milliseconds wait)
     if (opts.max_map_size) next = std::min(next, opts.max_map_size);
     // No transaction of this process may be active while the map is remapped.
     std::unique_lock lock(gate, std::defer_lock);
-    if (!lock.try_lock_for(wait)) {
+    resize_pending.store(true, std::memory_order_release);
+    bool locked = lock.try_lock_for(wait);
+    resize_pending.store(false, std::memory_order_release);
+    if (!locked) {
         error = "could not grow the map: a reader kept its transaction open";
         return MDB_MAP_FULL;
     }
@@ -384,7 +387,10 @@ int EventLog::Impl::grow_map(std::string& error, std::chrono::milliseconds wait)
 int EventLog::Impl::adopt_map_size(std::string& error) {
     // Another process grew the map: take its size (legal only with no active txn).
     std::unique_lock lock(gate, std::defer_lock);
-    if (!lock.try_lock_for(std::chrono::seconds(10))) {
+    resize_pending.store(true, std::memory_order_release);
+    bool locked = lock.try_lock_for(std::chrono::seconds(10));
+    resize_pending.store(false, std::memory_order_release);
+    if (!locked) {
         error = "could not adopt the grown map: a reader kept its transaction open";
         return MDB_MAP_RESIZED;
     }
