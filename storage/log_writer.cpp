@@ -258,6 +258,7 @@ void EventLog::Impl::publish(const std::vector<uint64_t>& next, uint64_t outbox_
 
 void EventLog::Impl::start_threads() {
     retention_due = now() + opts.retention_interval_ms;  // first check one interval after open
+    next_reader_check = now() + 60'000;                  // open() has just checked
     writer = std::thread([this] { writer_loop(); });
     if (opts.sync == StorageSync::Periodic && opts.sync_interval_ms > 0) syncer = std::thread([this] { sync_loop(); });
 }
