@@ -5,8 +5,11 @@
 
 namespace vigil {
 
-void add_cmd_version(CLI::App& app, int& rc);
+void add_cmd_run(CLI::App& app, int& rc);
 void add_cmd_check(CLI::App& app, int& rc);
+void add_cmd_test(CLI::App& app, int& rc);
+void add_cmd_replay(CLI::App& app, int& rc);
+void add_cmd_version(CLI::App& app, int& rc);
 void add_cmd_ingest(CLI::App& app, int& rc);
 void add_cmd_log(CLI::App& app, int& rc);
 

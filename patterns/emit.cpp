@@ -16,7 +16,8 @@ void finish_alert(const Rule& rule, Alert& alert, const EvalContext& ctx, int64_
         EvalContext c = ctx;
         if (!c.scratch) c.scratch = &scratch;
         std::string& out = alert.payload_json;
-        out = "{";
+        out.clear();
+        out.push_back('{');
         for (size_t i = 0; i < rule.emit.payload.size(); ++i) {
             const auto& [name, expr] = rule.emit.payload[i];
             if (i) out += ',';

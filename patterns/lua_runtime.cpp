@@ -311,12 +311,28 @@ bool LuaRuleRuntime::invoke(bool timer, const Event* ev, const std::string& key,
     call_.timer = timer;
     call_.alerts.clear();
     Invoke in{timer ? on_timer_ref_ : on_event_ref_, states_ref_, ctx_ref_, ev, &key};
-    bool ok = host_->run(invoke_tramp, &in) == LuaStatus::Ok;
-    if (!ok) {
-        call_.alerts.clear();  // a failed call emits nothing
-        count_error();
+    LuaStatus st = host_->run(invoke_tramp, &in);
+    if (st == LuaStatus::Ok) return true;
+    call_.alerts.clear();  // a failed call emits nothing
+    count_error();
+    if (st == LuaStatus::MemoryOverrun) shed_state(key);
+    return false;
+}
+
+// After a memory overrun, state that outgrew the cap across many keys (rather
+// than one call's bomb) is trimmed like max_keys does: least recently used
+// keys go until the state uses at most half the cap.
+void LuaRuleRuntime::shed_state(const std::string& keep) {
+    size_t target = host_->limits().memory_bytes / 2;
+    size_t before = counters_.dropped_keys;
+    while (host_->memory_used() > target && lru_.size() > 1 && lru_.front() != keep) {
+        size_t batch = std::max<size_t>(1, lru_.size() / 8);
+        for (size_t i = 0; i < batch && lru_.size() > 1 && lru_.front() != keep; ++i) evict_oldest();
+        host_->collect_garbage();
     }
-    return ok;
+    if (counters_.dropped_keys > before)
+        spdlog::warn("rule {}: Lua state reached its memory cap; dropped the state of {} least recently used keys",
+                     rule_->id, counters_.dropped_keys - before);
 }
 
 void LuaRuleRuntime::count_error() {

@@ -7,7 +7,9 @@
 //    compiled program), so partitions never share Lua state;
 //  - `state` is one Lua table per key, kept in the state's registry between
 //    calls; beyond the rule's max_keys the least recently used key is dropped
-//    (its state and timers), counted in dropped_keys;
+//    (its state and timers), counted in dropped_keys; the same happens after a
+//    memory overrun that leaves the state above half the cap (the keys' state
+//    together outgrew it): LRU keys go until it is at most half full;
 //  - ctx.emit{...} raises an alert of kind `lua` through finish_alert(); ids
 //    depend only on rule version, key and the event's [partition, offset] (for
 //    timers: key and timer time), so a replay raises the same ids;
@@ -88,6 +90,7 @@ private:
     bool invoke(bool timer, const Event* ev, const std::string& key, int64_t now);
     void emit_pending(const EventPtr& ev, const std::string& key, int64_t now, bool timer, AlertSink& out);
     void count_error();
+    void shed_state(const std::string& keep);
 
     std::shared_ptr<LuaHost> host_;
     std::string last_error_;

@@ -2,10 +2,8 @@
 // checks. Syntax errors stop the parse (one error); semantic errors (unknown
 // names, type mismatches) are all reported and the parse goes on.
 #include <algorithm>
-#include <cmath>
 
 #include "rules/expr_compile.h"
-#include "rules/lua_host.h"
 
 namespace vigil::expr {
 
@@ -140,6 +138,9 @@ std::shared_ptr<const Program> Compiler::run() {
     if (errors_ > 0) return nullptr;
     // Paths no longer move: let nodes point at their segments directly.
     for (Node& n : prog_.nodes) {
+        if (n.op == Op::Add || n.op == Op::LuaCall || (n.op == Op::Call && (n.fn == Fn::Lower || n.fn == Fn::Upper))) {
+            prog_.uses_scratch = true;
+        }
         if (n.path < 0) continue;
         n.segs = prog_.paths[n.path].segs.data();
         n.nsegs = static_cast<uint32_t>(prog_.paths[n.path].segs.size());

@@ -170,12 +170,19 @@ Val Evaluator::arith(Op op, const Val& a, const Val& b) {
 bool Evaluator::test(uint32_t i) {
     const Node& n = p_.nodes[i];
     switch (n.op) {
-    case Op::And: return test(n.a) && test(n.b);
-    case Op::Or: return test(n.a) || test(n.b);
+    case Op::And: return test_child(n.a) && test_child(n.b);
+    case Op::Or: return test_child(n.a) || test_child(n.b);
     case Op::Not: return !test(n.a);
     case Op::CmpFieldConst: return cmp_field_const(n);
-    default: return truthy(eval(i));
+    default: return test_value(i);
     }
+}
+
+// Out of line, so that test() stays small enough to keep its frame cheap.
+__attribute__((noinline)) bool Evaluator::test_value(uint32_t i) { return truthy(eval(i)); }
+
+__attribute__((noinline)) bool Evaluator::cmp_field_slow(const Node& n, JsonRef r) const {
+    return compare(n.cmp, from_json(r), from(n.value));
 }
 
 bool Evaluator::cmp_field_const(const Node& n) const {
@@ -200,7 +207,7 @@ bool Evaluator::cmp_field_const(const Node& n) const {
         bool eq = a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
         return eq == (n.cmp == Op::Eq);
     }
-    return compare(n.cmp, from_json(r), from(n.value));
+    return cmp_field_slow(n, r);
 }
 
 Val Evaluator::stage_event(const Node& n) const {
@@ -248,9 +255,27 @@ Val Evaluator::stage_agg(const Node& n) const {
 Val Evaluator::in_list(const Node& n) {
     Val a = eval(n.a);
     if (a.kind == Kind::Missing) return Val::of(false);
-    for (uint32_t k = 0; k < n.nargs; ++k)
-        if (equal(a, eval(p_.args[n.args + k]))) return Val::of(true);
+    for (uint32_t k = 0; k < n.nargs; ++k) {
+        uint32_t item = p_.args[n.args + k];
+        const Node& e = p_.nodes[item];
+        // Literal lists are the common case: compare in place, without building a Val.
+        if (e.op == Op::Const ? equal_literal(a, e.value) : equal(a, eval(item))) return Val::of(true);
+    }
     return Val::of(false);
+}
+
+bool Evaluator::equal_literal(const Val& a, const Value& b) const {
+    if (a.kind != b.kind) return false;
+    switch (a.kind) {
+    case Kind::Number: return a.number == b.number;
+    case Kind::String: {
+        std::string_view x = sv(a);
+        return x.size() == b.str.size() && same_bytes(x.data(), b.str.data(), x.size());
+    }
+    case Kind::Bool: return a.boolean == b.boolean;
+    case Kind::Null: return true;
+    default: return false;
+    }
 }
 
 Val Evaluator::in_value(const Node& n) {
@@ -332,6 +357,10 @@ public:
     }
     Value eval(const EvalContext& ctx) const override {
         Evaluator ev(*prog_, ctx);
+        const Node& root = prog_->nodes[prog_->root];
+        if (root.type == Type::Bool && !prog_->uses_scratch) {  // the common condition: no bookkeeping
+            return Value::of(root.op == Op::CmpFieldConst ? ev.cmp_field_const(root) : ev.test(prog_->root));
+        }
         return ev.run();
     }
 

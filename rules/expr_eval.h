@@ -102,6 +102,12 @@ public:
     Evaluator(const Program& p, const EvalContext& ctx) : p_(p), ctx_(ctx), s_(ctx.scratch) {}
 
     Value run();
+    bool test(uint32_t i);                      // truthiness of node i
+    bool test_child(uint32_t i) {               // saves a dispatch for the common operand of && and ||
+        const Node& c = p_.nodes[i];
+        return c.op == Op::CmpFieldConst ? cmp_field_const(c) : test(i);
+    }
+    bool cmp_field_const(const Node& n) const;  // the fused `field OP literal`
 
 private:
     std::string_view sv(const Val& v) const {
@@ -134,15 +140,16 @@ private:
     Val meta(const Event* ev, Meta m) const;
     Val of_event(const Event* ev, const Node& n) const;
     bool equal(const Val& a, const Val& b) const;
+    bool equal_literal(const Val& a, const Value& b) const;
     bool compare(Op op, const Val& a, const Val& b) const;
     Val arith(Op op, const Val& a, const Val& b);
-    bool test(uint32_t i);
     bool truthy(const Val& v) const {
         if (v.kind == Kind::String) return v.in_scratch ? v.len > 0 : !v.str.empty();
         return to_value(v).truthy();
     }
 
-    bool cmp_field_const(const Node& n) const;
+    bool cmp_field_slow(const Node& n, JsonRef r) const;
+    bool test_value(uint32_t i);
     Val stage_event(const Node& n) const;
     Val stage_agg(const Node& n) const;
     Val in_list(const Node& n);

@@ -111,7 +111,7 @@ private:
         if (num_end != i_) {
             double magnitude = 0;
             std::from_chars(s_.data() + start, s_.data() + num_end, magnitude);
-            if (magnitude > 1e12) return fail(start, "duration \"" + std::string(text) + "\" is too large");
+            if (magnitude > 1e9) return fail(start, "duration \"" + std::string(text) + "\" is too large");
             auto ms = exponent ? std::nullopt : parse_duration_ms(text);
             if (!ms) {
                 return fail(start, "invalid number \"" + std::string(text) +

@@ -38,6 +38,15 @@ bool starts_operand(const Token& t) {
 
 constexpr size_t kMaxRegexSize = 1000;
 
+// libstdc++'s default (depth-first) regex executor recurses once per input
+// character and overflows the stack on inputs of a few KiB; its breadth-first
+// executor (__polynomial) runs in bounded stack, at the price of no backreferences.
+#ifdef __GLIBCXX__
+constexpr auto kRegexFlags = std::regex::ECMAScript | std::regex_constants::__polynomial;
+#else
+constexpr auto kRegexFlags = std::regex::ECMAScript;
+#endif
+
 }  // namespace
 
 void Compiler::expect_operand(const Token& op) {
@@ -190,10 +199,12 @@ uint32_t Compiler::parse_matches(uint32_t lhs, uint32_t pos) {
         error(t.pos, "invalid regex: longer than " + std::to_string(kMaxRegexSize) + " characters");
     } else {
         try {
-            prog_.regexes.emplace_back(t.str, std::regex::ECMAScript);
+            prog_.regexes.emplace_back(t.str, kRegexFlags);
             n.index = static_cast<int32_t>(prog_.regexes.size() - 1);
         } catch (const std::exception& e) {
-            error(t.pos, std::string("invalid regex: ") + e.what());
+            std::string why = e.what();
+            if (why.find("back-reference") != std::string::npos) why = "back-references (\\1) are not supported";
+            error(t.pos, "invalid regex: " + why);
         }
     }
     ++i_;

@@ -89,6 +89,7 @@ struct Program {
     std::vector<std::unique_ptr<std::string>> strings;  // stable addresses for string_views
     std::vector<std::regex> regexes;
     uint32_t root = 0;
+    bool uses_scratch = false;  // some node may make a string (+, lower, upper, lua.*)
 };
 
 // The Expr that evaluates a compiled program (expr_eval.cpp).

@@ -21,7 +21,7 @@ public:
         if (!value(0)) return fail(error, offset);
         skip_ws();
         if (p_ != end_) {
-            err_ = "unexpected text after the JSON value";
+            this->error("unexpected text after the JSON value");
             return fail(error, offset);
         }
         return true;

@@ -235,21 +235,3 @@ void lua_value_to_json(lua_State* L, int index, std::string& out) {
 
 }  // namespace vigil
 
-namespace vigil {
-
-// Until the expression evaluator (rules/expr*.cpp, another branch) lands, this
-// branch has no Value::write_json, which finish_alert() needs. A weak definition
-// with the documented semantics: the evaluator's strong one replaces it at link
-// time without a clash. Delete after the merge.
-[[gnu::weak]] void Value::write_json(std::string& out) const {
-    switch (kind) {
-    case Kind::Missing:
-    case Kind::Null: out += "null"; return;
-    case Kind::Bool: out += boolean ? "true" : "false"; return;
-    case Kind::Number: json_number(out, number); return;
-    case Kind::String: json_escape(out, str); return;
-    case Kind::Json: json.write(out); return;
-    }
-}
-
-}  // namespace vigil

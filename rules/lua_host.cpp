@@ -65,6 +65,10 @@ LuaHost::~LuaHost() {
 
 size_t LuaHost::memory_used() const { return impl_ ? impl_->mem_used : 0; }
 
+void LuaHost::collect_garbage() {
+    if (L_) lua_gc(L_, LUA_GCCOLLECT);  // no __gc finalizers exist: cannot raise
+}
+
 bool LuaHost::open(std::string_view source, std::string& error) {
     impl_ = std::make_unique<Impl>();
     impl_->host = this;

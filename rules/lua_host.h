@@ -101,6 +101,8 @@ public:
     const std::string& last_error() const { return last_error_; }
     const LuaLimits& limits() const { return limits_; }
     size_t memory_used() const;
+    // A full garbage collection (after dropping state).
+    void collect_garbage();
     const std::string& chunkname() const { return chunkname_; }
     // Lua's "name:LINE:" locations rewritten to file lines.
     std::string map_message(std::string_view msg) const;

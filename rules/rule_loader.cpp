@@ -181,6 +181,8 @@ void Loader::load_path(const fs::path& p) {
                 continue;
             }
             std::string ext = q.extension().string();
+            // A vigil.yaml beside rules (examples, tests) is the config, not a rule file.
+            if (name == "vigil.yaml" || name == "vigil.yml") continue;
             if (it->is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".lua")) files.push_back(q);
         }
         std::sort(files.begin(), files.end());

@@ -52,7 +52,9 @@ std::optional<int64_t> parse_duration_ms(std::string_view text) {
     else if (unit == "d") mult = 86'400'000;
     else if (unit == "w") mult = 7 * 86'400'000.0;
     else return std::nullopt;
-    return static_cast<int64_t>(v * mult + 0.5);
+    double ms = v * mult + 0.5;
+    if (!(ms < 9.0e18)) return std::nullopt;  // beyond int64 milliseconds (~292 million years)
+    return static_cast<int64_t>(ms);
 }
 
 std::optional<uint64_t> parse_size_bytes(std::string_view text) {
@@ -71,7 +73,9 @@ std::optional<uint64_t> parse_size_bytes(std::string_view text) {
     else if (unit == "GB") mult = 1e9;
     else if (unit == "TB") mult = 1e12;
     else return std::nullopt;
-    return static_cast<uint64_t>(v * mult + 0.5);
+    double bytes = v * mult + 0.5;
+    if (!(bytes < 1.8e19)) return std::nullopt;  // beyond uint64
+    return static_cast<uint64_t>(bytes);
 }
 
 std::string format_duration(int64_t ms) {

@@ -417,3 +417,22 @@ TEST_CASE("lua runtime: built from source when the rule holds no compiled progra
     CHECK(lua_rt(brt).last_error().find("rules/broken.yaml:9:3: error: lua: ") == 0);
     CHECK(sink.alerts.size() == 1);
 }
+
+TEST_CASE("lua runtime: state of many keys outgrowing the memory cap sheds the oldest keys") {
+    auto level = spdlog::get_level();
+    spdlog::set_level(spdlog::level::off);
+    LuaLimits limits;
+    limits.memory_bytes = 1 << 20;
+    ManualClock clock;
+    VectorAlertSink sink;
+    auto rt = make_lua_runtime(make_rule("grow", R"(
+function on_event(ev, s, ctx) s.blob = string.rep("x", 20000) .. ctx.key end)", limits), clock);
+    for (int i = 0; i < 200; ++i) rt->on_event(make_event("k" + std::to_string(i), i, static_cast<uint64_t>(i), "{}"), sink);
+    spdlog::set_level(level);
+    CHECK(rt->counters().errors >= 1);
+    CHECK(rt->counters().dropped_keys > 0);
+    CHECK_FALSE(lua_rt(rt).disabled());
+    CHECK(rt->key_count() + rt->counters().dropped_keys == 200);
+    CHECK(rt->describe_key("k199").find("\"blob\":") != std::string::npos);  // the newest key kept its state
+    CHECK(rt->state_bytes() <= limits.memory_bytes);
+}

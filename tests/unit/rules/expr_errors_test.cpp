@@ -72,6 +72,8 @@ TEST_CASE("expr: syntax errors name the token and its column") {
         {"a in", "3:14: expected a list after \"in\", like in [\"a\", \"b\"]"},
         {"items[5m]", "3:16: an index must be an integer or a string literal, like items[0], items[-1] or a[\"odd key\"]"},
         {"x > 99999999999999999m", "3:14: duration \"99999999999999999m\" is too large"},
+        {"-222222222222d * 5", "3:11: duration \"222222222222d\" is too large"},  // found by fuzzing
+        {"x > 1000000000w", "compiled"},
     };
     for (const auto& c : cases) CHECK_MESSAGE(error_of(c.text) == c.error, c.text);
 }
@@ -82,6 +84,7 @@ TEST_CASE("expr: name, function and type errors") {
         {"x > 1 && uper(y) == \"A\"", "3:19: unknown function \"uper\" (did you mean \"upper\"?)"},
         {"frobnicate(x)", "3:10: unknown function \"frobnicate\""},
         {"x matches \"([\"", "3:20: invalid regex: Unexpected character within '[...]' in regular expression"},
+        {"x matches \"(a)\\\\1\"", "3:20: invalid regex: back-references (\\1) are not supported"},
         {"\"abc\" > 5", "3:16: cannot compare a string with a number"},
         {"a == true == 1", "3:20: cannot compare a bool with a number"},
         {"true > false", "3:15: \">\" cannot order a bool (only numbers and strings)"},

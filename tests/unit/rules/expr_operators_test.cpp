@@ -167,6 +167,12 @@ TEST_CASE("expr: in and matches") {
     CHECK(test("name in [\"a\", \"Pump-7\"]", ev.get()));
     CHECK(test("site.id in [\"s0\", \"s\" + \"1\"]", ev.get()));
     CHECK_FALSE(test("n in []", ev.get()));
+    CHECK(test("on in [false, true]", ev.get()));
+    CHECK(test("nil in [1, null]", ev.get()));
+    CHECK(test("n in [\"x\", 1 + 6]", ev.get()));  // mixed literal and computed elements
+    uint64_t list_errors = 0;
+    CHECK_FALSE(test("n in [\"7\"]", ev.get(), &list_errors));  // a mixed-type list is no type error
+    CHECK(list_errors == 0);
     CHECK(test("\"x\" in tags", ev.get()));
     CHECK_FALSE(test("\"z\" in tags", ev.get()));
     CHECK(test("20 in items", ev.get()));

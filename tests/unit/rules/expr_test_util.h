@@ -46,18 +46,19 @@ inline Compiled compile(std::string_view text, const ExprScope& scope = {}, Sour
     return c;
 }
 
-// Compiles (must succeed) and evaluates against `ev`.
-struct Run {
-    std::string scratch;
-    uint64_t type_errors = 0;
-    EvalContext ctx;
-    Value value;
-};
+// A Value may point into its Expr (string literals): the last one compiled by
+// eval() stays alive until the next call.
+inline ExprPtr& last_expr() {
+    static ExprPtr expr;
+    return expr;
+}
 
+// Compiles (must succeed) and evaluates against `ev`.
 inline Value eval(std::string_view text, const Event* ev, uint64_t* type_errors = nullptr,
                   std::string* scratch = nullptr) {
     Compiled c = compile(text);
     REQUIRE_MESSAGE(c.expr, text << ": " << c.errors());
+    last_expr() = c.expr;
     EvalContext ctx;
     ctx.event = ev;
     ctx.type_errors = type_errors;

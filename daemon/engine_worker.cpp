@@ -1,0 +1,198 @@
+#include "daemon/engine_worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "daemon/rate_limit.h"
+#include "storage/log.h"
+
+namespace vigil {
+
+class EngineWorker::Collector : public AlertSink {
+public:
+    void emit(Alert&& alert) override { alerts.push_back(std::move(alert)); }
+    std::vector<Alert> alerts;
+};
+
+struct EngineWorker::Partition {
+    uint32_t id = 0;
+    uint64_t next = 1;            // next offset to read
+    uint64_t committed = 0;       // last offset committed as consumed
+    Collector sink;
+    std::unique_ptr<PartitionEngine> engine;
+};
+
+EngineWorker::EngineWorker(EventLog& log, std::vector<uint32_t> partitions, RuleSetPtr rules,
+                           std::vector<StreamSpec> streams, const Clock& clock, WorkerOptions options)
+    : log_(log), streams_(std::move(streams)), clock_(clock), options_(std::move(options)) {
+    for (uint32_t id : partitions) {
+        auto p = std::make_unique<Partition>();
+        p->id = id;
+        p->committed = log_.consumer_offset(options_.consumer, id).value_or(0);
+        p->next = std::max(p->committed + 1, log_.first_offset(id));
+        p->engine = std::make_unique<PartitionEngine>(rules, streams_, clock_, p->sink);
+        parts_.push_back(std::move(p));
+    }
+}
+
+EngineWorker::~EngineWorker() { stop(); }
+
+void EngineWorker::start() {
+    last_commit_ms_ = clock_.now_ms();
+    thread_ = std::thread([this] { run(); });
+}
+
+void EngineWorker::stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+}
+
+void EngineWorker::swap_rules(RuleSetPtr rules) {
+    std::lock_guard lk(mu_);
+    pending_rules_ = std::move(rules);
+}
+
+WorkerStats EngineWorker::stats() const {
+    std::lock_guard lk(mu_);
+    return stats_;
+}
+
+bool EngineWorker::poll_partition(Partition& p) {
+    uint64_t n = 0;
+    uint64_t bad = 0;
+    Status st = log_.scan(p.id, p.next, options_.read_batch, [&](const RecordView& r) {
+        auto ev = std::make_shared<Event>();
+        ev->time = r.event_time;
+        ev->ingest_time = r.ingest_time;
+        ev->partition = r.partition;
+        ev->offset = r.offset;
+        ev->stream.assign(r.stream);
+        ev->key.assign(r.key);
+        ev->topic.assign(r.topic);
+        ev->payload.assign(r.payload);
+        p.next = r.offset + 1;
+        ++n;
+        if (!ev->doc.parse(ev->payload)) {
+            ++bad;  // validated at ingest; only a foreign writer gets here
+            return true;
+        }
+        p.engine->push(std::move(ev));
+        return true;
+    });
+    if (!st.ok) {
+        static RateLimit limit;
+        uint64_t held = 0;
+        if (limit.allow(held)) spdlog::error("worker: reading partition {} failed: {}", p.id, st.error);
+    }
+    since_commit_ += n;
+    std::lock_guard lk(mu_);
+    stats_.events += n;
+    stats_.bad_records += bad;
+    return n > 0;
+}
+
+void EngineWorker::checkpoint(bool force) {
+    size_t pending = 0;
+    for (const auto& p : parts_) pending += p->sink.alerts.size();
+    int64_t now = clock_.now_ms();
+    bool due = since_commit_ >= options_.checkpoint_events ||
+               (since_commit_ > 0 && now - last_commit_ms_ >= options_.checkpoint_interval_ms);
+    if (!force && pending == 0 && !due) return;
+
+    CommitBatch batch;
+    std::vector<uint64_t> consumed(parts_.size());
+    for (size_t i = 0; i < parts_.size(); ++i) {
+        auto& p = *parts_[i];
+        // Records still buffered for reordering are not consumed yet.
+        uint64_t oldest = p.engine->min_buffered_offset();
+        consumed[i] = oldest ? oldest - 1 : p.next - 1;
+        if (consumed[i] != p.committed) batch.offsets.push_back({options_.consumer, p.id, consumed[i]});
+        for (auto& a : p.sink.alerts) {
+            AlertWrite w;
+            w.time = a.time;
+            w.id = a.id;
+            w.json = a.to_json();
+            w.topic = a.topic.empty() ? render_topic(options_.default_alert_topic, a) : a.topic;
+            w.qos = a.qos < 0 ? options_.default_alert_qos : a.qos;
+            batch.alerts.push_back(std::move(w));
+        }
+    }
+    if (batch.offsets.empty() && batch.alerts.empty()) {
+        since_commit_ = 0;
+        last_commit_ms_ = now;
+        return;
+    }
+    size_t n_alerts = batch.alerts.size();
+    CommitResult r = log_.commit_batch(std::move(batch)).get();
+    if (!r.ok) {
+        static RateLimit limit;
+        uint64_t held = 0;
+        if (limit.allow(held)) spdlog::error("worker: checkpoint failed (will retry): {}", r.error);
+        std::lock_guard lk(mu_);
+        ++stats_.commit_errors;
+        return;
+    }
+    for (size_t i = 0; i < parts_.size(); ++i) {
+        parts_[i]->committed = consumed[i];
+        parts_[i]->sink.alerts.clear();
+    }
+    since_commit_ = 0;
+    last_commit_ms_ = now;
+    std::lock_guard lk(mu_);
+    stats_.alerts += n_alerts;
+}
+
+std::vector<RuleStats> EngineWorker::rule_stats() const {
+    std::lock_guard lk(mu_);
+    return rule_stats_;
+}
+
+void EngineWorker::run() {
+    int64_t last_tick = 0;
+    for (;;) {
+        bool stopping = stop_.load();
+        {
+            std::lock_guard lk(mu_);
+            if (pending_rules_) {
+                for (auto& p : parts_) p->engine->swap_rules(pending_rules_);
+                pending_rules_.reset();
+            }
+        }
+        bool any = false;
+        for (auto& p : parts_) any |= poll_partition(*p);
+        int64_t now = clock_.now_ms();
+        if (now - last_tick >= 100) {
+            for (auto& p : parts_) p->engine->on_wall_clock(now);
+            last_tick = now;
+            std::vector<RuleStats> snapshot;
+            for (auto& p : parts_) {
+                for (auto& s : p->engine->stats()) {
+                    auto it = std::find_if(snapshot.begin(), snapshot.end(),
+                                           [&](const RuleStats& x) { return x.rule == s.rule; });
+                    if (it == snapshot.end()) {
+                        snapshot.push_back(s);
+                        continue;
+                    }
+                    it->events += s.events;
+                    it->keys += s.keys;
+                    it->state_bytes += s.state_bytes;
+                    it->counters.evaluations += s.counters.evaluations;
+                    it->counters.matches += s.counters.matches;
+                    it->counters.late_events += s.counters.late_events;
+                    it->counters.errors += s.counters.errors;
+                    it->counters.dropped_partial_matches += s.counters.dropped_partial_matches;
+                    it->counters.dropped_keys += s.counters.dropped_keys;
+                }
+            }
+            std::lock_guard lk(mu_);
+            rule_stats_ = std::move(snapshot);
+        }
+        checkpoint(stopping && !any);
+        if (stopping && !any) break;
+        if (!any) log_.wait_for(parts_.front()->id, parts_.front()->next - 1, std::chrono::milliseconds(20));
+    }
+}
+
+}  // namespace vigil

@@ -1,0 +1,86 @@
+#pragma once
+// An engine worker: one thread that runs the rules over a group of partitions of
+// the log (ARCHITECTURE "Threads and the write path").
+//
+// Per partition it reads new records with short read transactions, parses each
+// payload once, pushes it into that partition's PartitionEngine (event time,
+// watermarks, rules), and every `checkpoint_events` events or
+// `checkpoint_interval_ms` commits {consumer offset, new alerts into the alert
+// store and the outbox} in ONE transaction, so an alert is never lost and an
+// offset never runs ahead of the alerts it produced.
+// The committed offset is the last record whose effects are final: records still
+// buffered for reordering are not counted as consumed, so a restart reads them
+// again. Rule state itself is not yet checkpointed: after a restart, partial
+// matches and open windows start empty (the crash-safe state issue).
+// Thread rules: start/stop/swap_rules from the controlling thread.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "patterns/engine.h"
+#include "patterns/runtime.h"
+#include "rules/rule.h"
+
+namespace vigil {
+
+class EventLog;
+
+struct WorkerOptions {
+    std::string consumer = "live";
+    std::string default_alert_topic = "vigil/alerts/{rule}/{key}";
+    int default_alert_qos = 1;
+    int64_t checkpoint_interval_ms = 200;
+    uint64_t checkpoint_events = 10000;
+    uint32_t read_batch = 1024;
+};
+
+struct WorkerStats {
+    uint64_t events = 0;
+    uint64_t alerts = 0;
+    uint64_t late_events = 0;
+    uint64_t bad_records = 0;
+    uint64_t commit_errors = 0;
+};
+
+class EngineWorker {
+public:
+    EngineWorker(EventLog& log, std::vector<uint32_t> partitions, RuleSetPtr rules, std::vector<StreamSpec> streams,
+                 const Clock& clock, WorkerOptions options);
+    ~EngineWorker();
+
+    void start();
+    // Processes what is already in the log, commits, and stops the thread.
+    void stop();
+    // The new rule set is picked up between two events.
+    void swap_rules(RuleSetPtr rules);
+    WorkerStats stats() const;
+    // Per-rule counters summed over this worker's partitions.
+    std::vector<RuleStats> rule_stats() const;
+
+private:
+    struct Partition;
+    class Collector;
+    void run();
+    bool poll_partition(Partition& p);
+    void checkpoint(bool force);
+
+    EventLog& log_;
+    std::vector<std::unique_ptr<Partition>> parts_;
+    std::vector<StreamSpec> streams_;
+    const Clock& clock_;
+    WorkerOptions options_;
+    std::thread thread_;
+    std::atomic<bool> stop_{false};
+    mutable std::mutex mu_;  // guards pending_rules_ and stats_ snapshots
+    RuleSetPtr pending_rules_;
+    WorkerStats stats_;
+    std::vector<RuleStats> rule_stats_;
+    uint64_t since_commit_ = 0;
+    int64_t last_commit_ms_ = 0;
+};
+
+}  // namespace vigil

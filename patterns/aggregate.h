@@ -1,0 +1,149 @@
+#pragma once
+// Window aggregates (SPEC 3.3): count() count(expr) sum avg min max first last
+// distinct stddev collect, updated incrementally.
+//
+// Guarantees:
+//  - each aggregate's argument is evaluated once per event (make_samples), then
+//    added to every window the event belongs to with constant work per window
+//    (distinct: one hash-set insert; collect: one append until the cap);
+//  - null and missing arguments are ignored by every aggregate except count(),
+//    as SQL and Kafka Streams' aggregators do; sum/avg/min/max/stddev ignore
+//    non-numbers as well;
+//  - Accumulator is add-only and mergeable (session merges); SlidingAggregates
+//    also removes the oldest event in constant amortized time (min/max through
+//    monotonic deques), for sliding windows;
+//  - results: count/distinct -> number; sum of nothing -> 0; avg/min/max/first/
+//    last/stddev of nothing -> null; stddev is the population deviation
+//    (Welford); collect -> array of the first kCollectCap values.
+// Failure modes: none at run time; an unknown function name is refused by
+// parse_agg_fn (the rule loader reports it), never at evaluation.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "rules/expr.h"
+#include "rules/json.h"
+#include "rules/rule.h"
+
+namespace vigil {
+
+constexpr size_t kCollectCap = 100;
+
+enum class AggFn : uint8_t { Count, CountExpr, Sum, Avg, Min, Max, First, Last, Distinct, Stddev, Collect };
+
+// `function` as written ("count", "avg", ...); `has_arg` distinguishes count() from count(x).
+std::optional<AggFn> parse_agg_fn(std::string_view function, bool has_arg);
+
+// One aggregate argument evaluated for one event. `text` holds a string's
+// characters or the compact JSON of an object/array (only when the function keeps
+// values: first, last, distinct, collect).
+struct Sample {
+    Value::Kind kind = Value::Kind::Missing;
+    bool boolean = false;
+    double number = 0;
+    std::string text;
+
+    bool present() const { return kind != Value::Kind::Missing && kind != Value::Kind::Null; }
+    bool numeric() const { return kind == Value::Kind::Number; }
+    void write_json(std::string& out) const;
+    // A Value view (strings point into `text`; JSON is parsed into `doc`).
+    Value to_value(JsonDoc& doc) const;
+};
+
+// The compiled list of a window's aggregates.
+struct AggPlan {
+    std::vector<AggFn> fns;
+    std::vector<std::string> names;
+    std::vector<ExprPtr> args;  // null for count()
+
+    // False (with `error`) when a function is unknown.
+    static bool build(const std::vector<AggregateSpec>& specs, AggPlan& out, std::string* error);
+    size_t size() const { return fns.size(); }
+};
+
+// Evaluates every argument of `plan` on `ctx.event` into `out` (resized to plan.size()).
+void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sample>& out);
+
+// The state of one aggregate in one add-only window.
+struct AggCell {
+    uint64_t n = 0;      // values taken (count, count(expr): the result)
+    double sum = 0;      // sum; Welford mean for stddev/avg
+    double m2 = 0;       // Welford M2
+    double min = 0, max = 0;
+    Sample first, last;
+    std::unique_ptr<std::unordered_set<std::string>> distinct;
+    std::unique_ptr<std::vector<Sample>> collect;
+};
+
+// Add-only, mergeable aggregates of one window (tumbling, hopping, session, count).
+class Accumulator {
+public:
+    explicit Accumulator(const AggPlan& plan);
+    void add(const AggPlan& plan, const std::vector<Sample>& samples);
+    // Folds `later` (a window whose events all come after this one's, or any
+    // other window for order-free aggregates) into this one.
+    void merge(const AggPlan& plan, Accumulator&& later);
+    uint64_t events() const { return events_; }
+    // Writes {"name": value, ...}.
+    void write_values(const AggPlan& plan, std::string& out) const;
+    // Values in plan order for `having`/payload; JSON results are parsed into docs.
+    void values(const AggPlan& plan, std::vector<Value>& out, std::vector<JsonDoc>& docs) const;
+    size_t bytes() const;
+
+private:
+    std::vector<AggCell> cells_;
+    uint64_t events_ = 0;
+};
+
+// Aggregates over the events of a sliding window: events are added at the back
+// and removed from the front in arrival order.
+class SlidingAggregates {
+public:
+    explicit SlidingAggregates(const AggPlan& plan);
+    void push(const AggPlan& plan, int64_t time, const std::vector<Sample>& samples);
+    // Removes every event with time <= `bound`.
+    void expire(const AggPlan& plan, int64_t bound);
+    bool empty() const { return times_.empty(); }
+    uint64_t events() const { return times_.size(); }
+    int64_t last_time() const { return times_.back(); }
+    // `vals` and `docs` are scratch space (reused to avoid allocating).
+    void write_values(const AggPlan& plan, std::string& out, std::vector<Value>& vals,
+                      std::vector<JsonDoc>& docs) const;
+    void values(const AggPlan& plan, std::vector<Value>& out, std::vector<JsonDoc>& docs) const;
+    size_t bytes() const;
+
+private:
+    struct Cell {
+        uint64_t n = 0;
+        double sum = 0, mean = 0, m2 = 0;
+        std::deque<std::pair<uint64_t, double>> minq, maxq;  // monotonic: (seq, value)
+        std::deque<uint64_t> kept;                           // seqs with a present value (first/last/collect)
+        std::unordered_map<std::string, uint32_t> distinct;  // value -> multiplicity
+    };
+    const Sample& sample(uint64_t seq, size_t agg, size_t width) const {
+        return samples_[(seq - front_seq_) * width + agg];
+    }
+    void remove_front(const AggPlan& plan);
+
+    std::deque<int64_t> times_;
+    std::deque<Sample> samples_;  // plan.size() per event, flattened
+    uint64_t front_seq_ = 0, next_seq_ = 0;
+    std::vector<Cell> cells_;
+};
+
+// Shared by the add-only and the sliding aggregates.
+namespace agg_detail {
+// Welford's update, and its inverse for sliding windows.
+void welford_add(uint64_t& n, double& mean, double& m2, double x);
+void welford_remove(uint64_t& n, double& mean, double& m2, double x);
+// A Value of kind Json parsed from `text` into `doc` (null when it does not parse).
+Value json_value(JsonDoc& doc, const std::string& text);
+}  // namespace agg_detail
+
+}  // namespace vigil

@@ -1,0 +1,289 @@
+#include "patterns/engine.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "patterns/emit.h"
+
+namespace vigil {
+
+namespace {
+constexpr int64_t kNoWatermark = INT64_MIN;
+
+int64_t sub_sat(int64_t a, int64_t b) {
+    if (a == INT64_MAX) return INT64_MAX;
+    if (b > 0 && a < INT64_MIN + b) return INT64_MIN;
+    return a - b;
+}
+
+bool same_key(const std::vector<FieldPath>& a, const std::vector<FieldPath>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (a[i].text != b[i].text) return false;
+    return true;
+}
+}  // namespace
+
+struct PartitionEngine::Stream {
+    StreamSpec spec;
+    int64_t max_seen = kNoWatermark;
+    int64_t watermark = kNoWatermark;
+    int64_t last_arrival_wall = kNoWatermark;
+    struct Item {
+        int64_t time;
+        uint64_t arrival;
+        EventPtr ev;
+        bool operator>(const Item& o) const { return time != o.time ? time > o.time : arrival > o.arrival; }
+    };
+    std::vector<Item> heap;  // min-heap by (time, arrival)
+};
+
+struct PartitionEngine::RuleEntry {
+    RulePtr rule;
+    std::unique_ptr<RuleRuntime> runtime;
+    uint64_t events = 0;
+    uint64_t late = 0;
+    uint64_t errors = 0;
+    int64_t last_watermark = kNoWatermark;
+};
+
+PartitionEngine::PartitionEngine(RuleSetPtr rules, std::vector<StreamSpec> streams, const Clock& clock,
+                                 AlertSink& sink, RuntimeFactory factory, StreamSpec default_stream)
+    : default_stream_(std::move(default_stream)), clock_(clock), sink_(sink), factory_(factory) {
+    for (auto& spec : streams) {
+        auto s = std::make_unique<Stream>();
+        s->spec = std::move(spec);
+        streams_.push_back(std::move(s));
+    }
+    swap_rules(std::move(rules));
+}
+
+PartitionEngine::~PartitionEngine() = default;
+
+PartitionEngine::RuleEntry PartitionEngine::make_entry(RulePtr rule) {
+    RuleEntry e;
+    e.runtime = factory_(rule, clock_);
+    e.rule = std::move(rule);
+    return e;
+}
+
+void PartitionEngine::swap_rules(RuleSetPtr rules) {
+    std::vector<RuleEntry> next;
+    if (rules) {
+        for (const auto& rule : rules->rules) {
+            if (!rule->enabled) continue;
+            auto old = std::find_if(entries_.begin(), entries_.end(), [&](const RuleEntry& e) {
+                return e.runtime && e.rule->id == rule->id && e.rule->version == rule->version;
+            });
+            if (old != entries_.end()) {
+                next.push_back(std::move(*old));
+                continue;
+            }
+            RuleEntry e = make_entry(rule);
+            if (!e.runtime) continue;
+            // A fresh runtime starts at the current watermark of its stream(s).
+            int64_t wm = kNoWatermark;
+            for (const auto& s : streams_)
+                if (rule->stream.empty() || rule->stream == s->spec.name) wm = std::max(wm, s->watermark);
+            if (wm != kNoWatermark) {
+                e.last_watermark = wm;
+                e.runtime->on_watermark(wm, sink_);
+            }
+            next.push_back(std::move(e));
+        }
+    }
+    entries_ = std::move(next);
+    rules_ = std::move(rules);
+}
+
+PartitionEngine::Stream& PartitionEngine::stream_for(std::string_view name) {
+    for (auto& s : streams_)
+        if (s->spec.name == name) return *s;
+    auto s = std::make_unique<Stream>();
+    s->spec = default_stream_;
+    s->spec.name = std::string(name);
+    streams_.push_back(std::move(s));
+    return *streams_.back();
+}
+
+void PartitionEngine::push(EventPtr ev) {
+    events_in_++;
+    Stream& s = stream_for(ev->stream);
+    s.last_arrival_wall = clock_.now_ms();
+    if (s.watermark != kNoWatermark && ev->time < s.watermark) {
+        late(ev);
+        return;
+    }
+    s.max_seen = std::max(s.max_seen, ev->time);
+    int64_t wm = sub_sat(s.max_seen, s.spec.max_out_of_order_ms);
+    if (s.heap.empty() && ev->time <= std::max(wm, s.watermark)) {
+        // In order and already released by the new watermark: no buffering.
+        int64_t before = s.watermark;
+        s.watermark = std::max(wm, s.watermark);
+        deliver(ev);
+        if (s.watermark > before) notify(s);
+        return;
+    }
+    s.heap.push_back(Stream::Item{ev->time, arrival_++, std::move(ev)});
+    std::push_heap(s.heap.begin(), s.heap.end(), std::greater<Stream::Item>());
+    advance_to(s, wm);
+}
+
+void PartitionEngine::advance_to(Stream& s, int64_t watermark) {
+    bool moved = watermark > s.watermark;
+    if (moved) s.watermark = watermark;
+    while (!s.heap.empty() && s.heap.front().time <= s.watermark) {
+        std::pop_heap(s.heap.begin(), s.heap.end(), std::greater<Stream::Item>());
+        EventPtr ev = std::move(s.heap.back().ev);
+        s.heap.pop_back();
+        deliver(ev);
+    }
+    if (moved) notify(s);
+}
+
+void PartitionEngine::advance_watermark(std::string_view stream, int64_t watermark) {
+    if (stream.empty()) {
+        for (auto& s : streams_) advance_to(*s, watermark);
+        return;
+    }
+    advance_to(stream_for(stream), watermark);
+}
+
+void PartitionEngine::on_wall_clock(int64_t now_ms) {
+    for (auto& s : streams_) {
+        if (s->spec.idle_timeout_ms <= 0 || s->last_arrival_wall == kNoWatermark) continue;
+        if (now_ms - s->last_arrival_wall < s->spec.idle_timeout_ms) continue;
+        advance_to(*s, sub_sat(now_ms, s->spec.max_out_of_order_ms));
+    }
+}
+
+void PartitionEngine::flush() {
+    for (auto& s : streams_) advance_to(*s, INT64_MAX);
+    for (auto& e : entries_) {
+        if (e.last_watermark == INT64_MAX) continue;
+        e.last_watermark = INT64_MAX;
+        e.runtime->on_watermark(INT64_MAX, sink_);
+    }
+}
+
+void PartitionEngine::notify(const Stream& s) {
+    for (auto& e : entries_) {
+        if (!e.rule->stream.empty() && e.rule->stream != s.spec.name) continue;
+        if (s.watermark <= e.last_watermark) continue;
+        e.last_watermark = s.watermark;
+        e.runtime->on_watermark(s.watermark, sink_);
+    }
+}
+
+bool PartitionEngine::sees(const RuleEntry& r, const Event& ev) {
+    if (!r.rule->stream.empty() && r.rule->stream != ev.stream) return false;
+    if (!r.rule->where) return true;
+    EvalContext ctx;
+    ctx.event = &ev;
+    ctx.lua = r.rule->lua.get();
+    scratch_.clear();
+    ctx.scratch = &scratch_;
+    return r.rule->where->eval(ctx).truthy();
+}
+
+// The event as the rule keys it: itself, or a copy under the rule's key.
+EventPtr PartitionEngine::keyed_for(RuleEntry& r, const EventPtr& ev) {
+    const auto& key = r.rule->key;
+    if (key.empty()) return ev;
+    const Stream& s = stream_for(ev->stream);
+    if (same_key(key, s.spec.key)) return ev;
+    std::string k;
+    if (!extract_key(key, ev->topic, ev->root(), k)) {
+        r.errors++;
+        return nullptr;
+    }
+    if (k == ev->key) return ev;
+    auto copy = std::make_shared<Event>();
+    copy->time = ev->time;
+    copy->ingest_time = ev->ingest_time;
+    copy->partition = ev->partition;
+    copy->offset = ev->offset;
+    copy->stream = ev->stream;
+    copy->topic = ev->topic;
+    copy->payload = ev->payload;
+    copy->key = std::move(k);
+    copy->doc.parse(copy->payload);
+    return copy;
+}
+
+void PartitionEngine::deliver(const EventPtr& ev) {
+    for (auto& e : entries_) {
+        if (!sees(e, *ev)) continue;
+        EventPtr keyed = keyed_for(e, ev);
+        if (!keyed) continue;
+        e.events++;
+        e.runtime->on_event(keyed, sink_);
+    }
+}
+
+void PartitionEngine::late(const EventPtr& ev) {
+    late_total_++;
+    for (auto& e : entries_) {
+        if (!sees(e, *ev)) continue;
+        EventPtr keyed = keyed_for(e, ev);
+        if (!keyed) continue;
+        if (e.runtime->on_late_event(keyed, sink_)) continue;
+        e.late++;
+        if (e.rule->late_topic.empty()) continue;
+        Alert a;
+        a.kind = "late";
+        a.key = keyed->key;
+        a.time = keyed->time;
+        a.events.emplace_back("late", std::vector<EventPtr>{keyed});
+        EvalContext ctx;
+        ctx.event = keyed.get();
+        ctx.lua = e.rule->lua.get();
+        finish_alert(*e.rule, a, ctx, clock_.now_ms());
+        a.topic = render_topic(e.rule->late_topic, a);
+        sink_.emit(std::move(a));
+    }
+}
+
+int64_t PartitionEngine::watermark(std::string_view stream) const {
+    for (const auto& s : streams_)
+        if (s->spec.name == stream) return s->watermark;
+    return kNoWatermark;
+}
+
+size_t PartitionEngine::buffered() const {
+    size_t n = 0;
+    for (const auto& s : streams_) n += s->heap.size();
+    return n;
+}
+
+uint64_t PartitionEngine::min_buffered_offset() const {
+    uint64_t lowest = 0;
+    for (const auto& s : streams_)
+        for (const auto& item : s->heap)
+            if (lowest == 0 || item.ev->offset < lowest) lowest = item.ev->offset;
+    return lowest;
+}
+
+std::vector<RuleStats> PartitionEngine::stats() const {
+    std::vector<RuleStats> out;
+    for (const auto& e : entries_) {
+        RuleStats st;
+        st.rule = e.rule->id;
+        st.counters = e.runtime->counters();
+        st.counters.late_events += e.late;
+        st.counters.errors += e.errors;
+        st.events = e.events;
+        st.keys = e.runtime->key_count();
+        st.state_bytes = e.runtime->state_bytes();
+        out.push_back(std::move(st));
+    }
+    return out;
+}
+
+const RuleRuntime* PartitionEngine::runtime(std::string_view rule_id) const {
+    for (const auto& e : entries_)
+        if (e.rule->id == rule_id) return e.runtime.get();
+    return nullptr;
+}
+
+}  // namespace vigil

@@ -1,0 +1,110 @@
+#pragma once
+// Event time for one partition: watermarks, reordering, lateness, and routing of
+// events to the rule runtimes (ARCHITECTURE.md "Time").
+//
+// Guarantees (these are the promises of patterns/runtime.h, kept here):
+//  - Per stream, watermark = max event time seen - max_out_of_order. Events are
+//    buffered and released to the runtimes in event-time order (ties: arrival
+//    order) once the watermark reaches them (time <= watermark). Watermarks never
+//    go backwards; on_watermark() follows every advance.
+//  - An event older than its stream's watermark (time < watermark) is late: each
+//    rule that would see it is offered it through on_late_event(); a rule that
+//    refuses it counts it in late_events and, when the rule has `late_topic`,
+//    emits an alert of kind `late` (key and time of the event, events {"late":
+//    [event]}, topic = late_topic rendered like emit.topic).
+//  - A rule sees the events of its `stream` ("" = every stream) that pass its
+//    `where`. When its `key` differs from the stream's key, the event is re-keyed
+//    by the rule's key inside this partition (a copy of the event with that key).
+//    Cross-partition regrouping (an internal repartition log) is a later step: until
+//    then, keys that span partitions are matched per partition.
+//  - advance_watermark() moves one stream's watermark (explicit `$watermark`).
+//  - on_wall_clock(now): a stream that has had no event for idle_timeout of wall
+//    time (the engine's Clock at push) has its watermark advanced to
+//    now - max_out_of_order, and again at every later call while idle, so absence
+//    and windows fire when a device goes silent. idle_timeout 0 disables it.
+//  - flush(): every watermark to +infinity (INT64_MAX): every buffered event is
+//    released and every pending timer (within, absence, window) fires.
+//  - swap_rules(): a rule whose id and version are unchanged keeps its runtime and
+//    state; others start fresh and receive the current watermark.
+// Rules without a stream that see several streams receive each stream's events in
+// that stream's order and the largest watermark of their streams.
+// Failure modes: none raised; an event whose rule key cannot be extracted is
+// invisible to that rule and counted in its `errors`.
+// Thread rules: one engine per partition, used by one thread at a time.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "patterns/runtime.h"
+#include "rules/rule.h"
+
+namespace vigil {
+
+using RuntimeFactory = std::unique_ptr<RuleRuntime> (*)(RulePtr, const Clock&);
+
+struct RuleStats {
+    std::string rule;
+    RuleCounters counters;  // the runtime's counters, plus the engine's late_events and errors
+    uint64_t events = 0;    // events delivered to the runtime
+    size_t keys = 0;
+    size_t state_bytes = 0;
+};
+
+class PartitionEngine {
+public:
+    // `streams`: specs by name; an event of another stream uses `default_stream`
+    // (with the event's stream name). `factory` builds runtimes (make_runtime in the
+    // daemon; tests may pass make_pattern_runtime).
+    PartitionEngine(RuleSetPtr rules, std::vector<StreamSpec> streams, const Clock& clock, AlertSink& sink,
+                    RuntimeFactory factory = &make_runtime, StreamSpec default_stream = {});
+    ~PartitionEngine();
+    PartitionEngine(const PartitionEngine&) = delete;
+    PartitionEngine& operator=(const PartitionEngine&) = delete;
+
+    void push(EventPtr ev);
+    // "" = every stream the engine knows.
+    void advance_watermark(std::string_view stream, int64_t watermark);
+    void on_wall_clock(int64_t now_ms);
+    void flush();
+    void swap_rules(RuleSetPtr rules);
+
+    // INT64_MIN when the stream has no watermark yet.
+    int64_t watermark(std::string_view stream) const;
+    size_t buffered() const;
+    // The lowest log offset among events still buffered for reordering (0: none),
+    // so a consumer commits only offsets whose events were released.
+    uint64_t min_buffered_offset() const;
+    uint64_t late_events() const { return late_total_; }
+    uint64_t events_in() const { return events_in_; }
+    std::vector<RuleStats> stats() const;
+    const RuleRuntime* runtime(std::string_view rule_id) const;
+    const RuleSetPtr& rules() const { return rules_; }
+
+private:
+    struct Stream;
+    struct RuleEntry;
+    Stream& stream_for(std::string_view name);
+    void advance_to(Stream& s, int64_t watermark);
+    void deliver(const EventPtr& ev);
+    void late(const EventPtr& ev);
+    bool sees(const RuleEntry& r, const Event& ev);
+    EventPtr keyed_for(RuleEntry& r, const EventPtr& ev);
+    void notify(const Stream& s);
+    RuleEntry make_entry(RulePtr rule);
+
+    RuleSetPtr rules_;
+    std::vector<std::unique_ptr<Stream>> streams_;
+    StreamSpec default_stream_;
+    const Clock& clock_;
+    AlertSink& sink_;
+    RuntimeFactory factory_;
+    std::vector<RuleEntry> entries_;
+    uint64_t arrival_ = 0;
+    uint64_t late_total_ = 0;
+    uint64_t events_in_ = 0;
+    std::string scratch_;
+};
+
+}  // namespace vigil

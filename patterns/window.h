@@ -1,0 +1,128 @@
+#pragma once
+// The runtime of `window:` rules (SPEC 3.3): tumbling, hopping, sliding, session
+// and count windows with incremental aggregates, `having` thresholds and
+// `emit_when: on_close | on_update`. Semantics follow Kafka Streams; docs/windows.md
+// is the rule author's description.
+//
+// Guarantees (on top of patterns/runtime.h):
+//  - time windows are [start, end) aligned to the epoch and close when the
+//    watermark reaches end + grace; a session closes when the watermark passes
+//    end + gap + grace; an event for a closed window is late (on_late_event
+//    returns false and the engine counts it);
+//  - an event costs one evaluation of each aggregate argument plus constant work
+//    per window it belongs to; closing windows costs O(log n) per window;
+//  - alerts carry kind "window", window bounds and values; their ids are
+//    deterministic (rule, version, key, bounds, and for on_update the window's
+//    update number), so a replay raises the same ids as the daemon;
+//  - at most rule.max_keys keys hold state: a new key evicts the least recently
+//    updated one, approximately (its open windows are dropped unemitted, counted in
+//    counters().dropped_keys).
+// Failure modes: a rule whose aggregates cannot be planned (unknown function)
+// raises nothing and counts one error per event; expression type errors count
+// into counters().errors. Nothing on the per-event path throws.
+#include <cstdint>
+#include <limits>
+#include <deque>
+#include <memory>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "patterns/aggregate.h"
+#include "patterns/emit.h"
+#include "patterns/runtime.h"
+
+namespace vigil {
+
+class WindowRuntime : public RuleRuntime {
+public:
+    WindowRuntime(RulePtr rule, const Clock& clock);
+
+    void on_event(const EventPtr& ev, AlertSink& out) override;
+    void on_watermark(int64_t watermark, AlertSink& out) override;
+    bool on_late_event(const EventPtr& ev, AlertSink& out) override;
+    size_t key_count() const override { return keys_.size(); }
+    size_t state_bytes() const override;
+    std::string describe_key(const std::string& key) const override;
+
+    // False when the rule's aggregates could not be planned (see plan_error()).
+    bool valid() const { return valid_; }
+    const std::string& plan_error() const { return plan_error_; }
+    int64_t watermark() const { return watermark_; }
+
+private:
+    static constexpr int64_t kNoTimer = std::numeric_limits<int64_t>::min();
+    // One open window of an add-only kind (tumbling, hopping, session, count).
+    struct Window {
+        explicit Window(const AggPlan& plan) : acc(plan) {}
+        int64_t start = 0;
+        int64_t end = 0;         // exclusive for tumbling/hopping; last event time for session/count
+        uint64_t ordinal = 0;    // count windows: index of the window within the key
+        uint32_t updates = 0;    // alerts raised for it so far (on_update ids)
+        Accumulator acc;
+    };
+    struct KeyState {
+        std::string key;
+        uint64_t id = 0;
+        std::vector<Window> windows;  // sorted by start
+        std::unique_ptr<SlidingAggregates> sliding;
+        uint64_t evaluations = 0;    // sliding: evaluations so far (ids)
+        int64_t timer_at = kNoTimer;  // sliding: the pending expiry timer
+        uint64_t count_seen = 0;     // count: events taken so far
+        uint64_t touched = 0;        // event sequence of the last update (eviction)
+        size_t bytes() const;
+    };
+    // (fire at, key id, window start): fired when the watermark reaches `at`.
+    using Timer = std::tuple<int64_t, uint64_t, int64_t>;
+
+    // Each returns false when the event is late for every window it belongs to.
+    bool add(const Event& ev, bool late, AlertSink& out);
+    bool add_time(const Event& ev, AlertSink& out);
+    bool add_session(const Event& ev, bool late, AlertSink& out);
+    bool add_count(const Event& ev, bool late, AlertSink& out);
+    bool add_sliding(const Event& ev, bool late, AlertSink& out);
+    void take_samples(const Event& ev);
+
+    void advance(int64_t watermark, AlertSink& out);
+    void fire(const Timer& t, AlertSink& out);
+    int64_t close_at(const Window& w) const;
+    void schedule(const KeyState& ks, const Window& w) { timers_.emplace(close_at(w), ks.id, w.start); }
+
+    KeyState* key_state(const std::string& key);  // creates, evicting the LRU key when full
+    void evict_one();
+    void erase_key(KeyState& ks);
+    void erase_if_idle(KeyState& ks);
+
+    // Evaluates `having`, applies the throttle and emits. `extra_id` makes ids of
+    // several results of one window distinct.
+    // `acc` or `sliding` holds the values (exactly one is set).
+    void emit(const KeyState& ks, const Accumulator* acc, const SlidingAggregates* sliding, int64_t start,
+              int64_t end, int64_t time, const std::string& extra_id, AlertSink& out);
+
+    AggPlan plan_;
+    bool valid_ = true;
+    std::string plan_error_;
+    int64_t watermark_ = std::numeric_limits<int64_t>::min();
+    std::unordered_map<std::string, KeyState> keys_;
+    std::unordered_map<uint64_t, KeyState*> by_id_;
+    // Keys in order of creation as (key id, sequence when queued). Eviction gives a
+    // key updated since it was queued a second chance (the CLOCK approximation of
+    // least-recently-updated, without a list splice per event).
+    std::deque<std::pair<uint64_t, uint64_t>> age_;
+    uint64_t seq_ = 0;
+    uint64_t next_key_id_ = 1;
+    std::set<Timer> timers_;
+    Throttle throttle_;
+
+    // Scratch reused across events (no allocation once warm).
+    std::vector<Sample> samples_;
+    std::vector<Value> values_;
+    std::vector<JsonDoc> docs_;
+    std::string scratch_;
+};
+
+std::unique_ptr<RuleRuntime> make_window_runtime(RulePtr rule, const Clock& clock);
+
+}  // namespace vigil

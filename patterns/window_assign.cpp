@@ -1,0 +1,196 @@
+// Assigning events to windows: which windows an event belongs to, whether they
+// are still open, and what an update emits.
+#include <algorithm>
+
+#include "patterns/window.h"
+
+namespace vigil {
+
+namespace {
+
+int64_t floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+std::string update_id(uint32_t updates) { return "u" + std::to_string(updates); }
+
+}  // namespace
+
+void WindowRuntime::take_samples(const Event& ev) {
+    EvalContext ctx;
+    ctx.event = &ev;
+    ctx.lua = rule_->lua.get();
+    ctx.scratch = &scratch_;
+    ctx.type_errors = &counters_.errors;
+    scratch_.clear();
+    make_samples(plan_, ctx, samples_);
+}
+
+bool WindowRuntime::add(const Event& ev, bool late, AlertSink& out) {
+    if (!valid_) {
+        ++counters_.errors;
+        return false;
+    }
+    ++counters_.evaluations;
+    switch (rule_->window.type) {
+    case WindowType::Tumbling:
+    case WindowType::Hopping: return add_time(ev, out);
+    case WindowType::Session: return add_session(ev, late, out);
+    case WindowType::Count: return add_count(ev, late, out);
+    case WindowType::Sliding: return add_sliding(ev, late, out);
+    }
+    return false;
+}
+
+// Tumbling and hopping: the windows [s, s + size) with s a multiple of the advance
+// and s <= t < s + size; each is open while watermark < end + grace.
+bool WindowRuntime::add_time(const Event& ev, AlertSink& out) {
+    const WindowSpec& spec = rule_->window;
+    const int64_t size = spec.size_ms;
+    const int64_t adv = (spec.type == WindowType::Hopping && spec.advance_ms > 0) ? spec.advance_ms : size;
+    if (size <= 0) {
+        ++counters_.errors;
+        return false;
+    }
+    const int64_t t = ev.time;
+    const int64_t last = floor_div(t, adv) * adv;
+    const int64_t first = last - ((last - (t - size) - 1) / adv) * adv;
+    auto open = [&](int64_t s) { return s + size + spec.grace_ms > watermark_; };
+    int64_t s0 = first;
+    while (s0 <= last && !open(s0)) s0 += adv;
+    if (s0 > last) return false;  // late for every window of t
+
+    take_samples(ev);
+    KeyState* ks = key_state(ev.key);
+    for (int64_t s = s0; s <= last; s += adv) {
+        auto it = std::lower_bound(ks->windows.begin(), ks->windows.end(), s,
+                                   [](const Window& w, int64_t v) { return w.start < v; });
+        if (it == ks->windows.end() || it->start != s) {
+            Window w(plan_);
+            w.start = s;
+            w.end = s + size;
+            it = ks->windows.insert(it, std::move(w));
+            schedule(*ks, *it);
+        }
+        it->acc.add(plan_, samples_);
+        if (spec.emit_when == EmitWhen::OnUpdate) {
+            ++it->updates;
+            emit(*ks, &it->acc, nullptr, it->start, it->end, it->end, update_id(it->updates), out);
+        }
+    }
+    return true;
+}
+
+// Session: an event within `gap` (inclusive) of a session joins it; one that
+// reaches two sessions merges them. Open while watermark <= end + gap + grace.
+bool WindowRuntime::add_session(const Event& ev, bool late, AlertSink& out) {
+    const WindowSpec& spec = rule_->window;
+    const int64_t gap = spec.gap_ms;
+    const int64_t t = ev.time;
+    auto it = keys_.find(ev.key);
+    size_t lo = 0, hi = 0;
+    if (it != keys_.end()) {
+        const auto& ws = it->second.windows;
+        while (lo < ws.size() && ws[lo].end + gap < t) ++lo;
+        hi = lo;
+        while (hi < ws.size() && ws[hi].start - gap <= t) ++hi;
+    }
+    // A late event that joins no open session may still have belonged to one that
+    // already closed (any session ending in [t - gap, t] closes once the watermark
+    // passes t + grace): as Kafka Streams does, take it only while t + grace >= watermark.
+    if (lo == hi && late && t + spec.grace_ms < watermark_) return false;
+
+    take_samples(ev);
+    KeyState* ks = key_state(ev.key);
+    auto& ws = ks->windows;
+    if (lo == hi) {
+        Window w(plan_);
+        w.start = w.end = t;
+        ws.insert(ws.begin() + static_cast<std::ptrdiff_t>(lo), std::move(w));
+        hi = lo + 1;
+    } else {
+        for (size_t j = lo; j < hi; ++j) timers_.erase(Timer{close_at(ws[j]), ks->id, ws[j].start});
+        Window& base = ws[lo];
+        for (size_t j = lo + 1; j < hi; ++j) {
+            base.end = std::max(base.end, ws[j].end);
+            base.updates = std::max(base.updates, ws[j].updates);
+            base.acc.merge(plan_, std::move(ws[j].acc));
+        }
+        ws.erase(ws.begin() + static_cast<std::ptrdiff_t>(lo + 1), ws.begin() + static_cast<std::ptrdiff_t>(hi));
+        base.start = std::min(base.start, t);
+        base.end = std::max(base.end, t);
+    }
+    Window& w = ws[lo];
+    w.acc.add(plan_, samples_);
+    schedule(*ks, w);
+    if (spec.emit_when == EmitWhen::OnUpdate) {
+        ++w.updates;
+        emit(*ks, &w.acc, nullptr, w.start, w.end, w.end, update_id(w.updates), out);
+    }
+    return true;
+}
+
+// Count: window k holds the key's events k*slide .. k*slide + size - 1 and is
+// complete (closed) when it holds `size` events; time plays no part.
+bool WindowRuntime::add_count(const Event& ev, bool late, AlertSink& out) {
+    const WindowSpec& spec = rule_->window;
+    const uint64_t size = spec.count_size;
+    const uint64_t slide = spec.count_slide ? spec.count_slide : size;
+    if (size == 0) {
+        ++counters_.errors;
+        return false;
+    }
+    if (late) return false;
+    take_samples(ev);
+    KeyState* ks = key_state(ev.key);
+    const uint64_t n = ks->count_seen++;
+    if (n % slide == 0) {
+        Window w(plan_);
+        w.start = w.end = ev.time;
+        w.ordinal = n / slide;
+        ks->windows.push_back(std::move(w));
+    }
+    for (size_t i = 0; i < ks->windows.size();) {
+        Window& w = ks->windows[i];
+        w.acc.add(plan_, samples_);
+        w.end = std::max(w.end, ev.time);
+        const bool full = w.acc.events() >= size;
+        std::string id = "c" + std::to_string(w.ordinal);
+        if (spec.emit_when == EmitWhen::OnUpdate) {
+            ++w.updates;
+            emit(*ks, &w.acc, nullptr, w.start, w.end, w.end, id + update_id(w.updates), out);
+        } else if (full) {
+            emit(*ks, &w.acc, nullptr, w.start, w.end, w.end, id, out);
+        }
+        if (full) {
+            ks->windows.erase(ks->windows.begin() + static_cast<std::ptrdiff_t>(i));
+        } else {
+            ++i;
+        }
+    }
+    return true;
+}
+
+// Sliding: evaluated at each event over the key's events in (t - size, t]. The
+// result is final when computed (events arrive in event-time order), so
+// on_close and on_update both emit once per event; late events are not taken.
+bool WindowRuntime::add_sliding(const Event& ev, bool late, AlertSink& out) {
+    const int64_t size = rule_->window.size_ms;
+    if (late || size <= 0) return false;
+    const int64_t t = ev.time;
+    take_samples(ev);
+    KeyState* ks = key_state(ev.key);
+    if (!ks->sliding) ks->sliding = std::make_unique<SlidingAggregates>(plan_);
+    ks->sliding->expire(plan_, t - size);
+    ks->sliding->push(plan_, t, samples_);
+    ++ks->evaluations;
+    emit(*ks, nullptr, ks->sliding.get(), t - size, t, t, "s" + std::to_string(ks->evaluations), out);
+    if (ks->timer_at == kNoTimer) {
+        ks->timer_at = t + size;
+        timers_.emplace(ks->timer_at, ks->id, 0);
+    }
+    return true;
+}
+
+}  // namespace vigil

@@ -1,0 +1,114 @@
+#pragma once
+// Integration-test support: temporary folders, a real mosquitto on an ephemeral
+// loopback port, the real vigil binary as a child process, and MQTT test clients.
+// Waits are bounded polls on a condition (a port accepting, a message count),
+// never fixed sleeps.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "plugins/mqtt_client.h"
+
+namespace vigil::test {
+
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+    void write(const std::string& name, const std::string& content) const;
+
+private:
+    std::string path_;
+};
+
+// A free TCP port on 127.0.0.1 (bound and released).
+int free_port();
+// Polls until 127.0.0.1:port accepts a connection or timeout_ms passes.
+bool wait_port(int port, int timeout_ms);
+std::string read_file(const std::string& path);
+
+class ChildProcess {
+public:
+    ChildProcess() = default;
+    ~ChildProcess();
+    // Starts argv[0] with argv; stdout and stderr go to the given files.
+    bool start(const std::vector<std::string>& argv, const std::string& out_file, const std::string& err_file);
+    void signal(int sig);
+    // Waits for exit up to timeout_ms; returns the exit status (or -1 on timeout, 128+sig on a signal).
+    int wait(int timeout_ms);
+    bool running();
+    pid_t pid() const { return pid_; }
+
+private:
+    pid_t pid_ = -1;
+    int status_ = -1;
+};
+
+class Broker {
+public:
+    explicit Broker(const TempDir& dir);
+    ~Broker();
+    bool start();
+    void stop();
+    int port() const { return port_; }
+    std::string log() const;
+
+private:
+    const TempDir& dir_;
+    int port_ = 0;
+    ChildProcess proc_;
+};
+
+struct ReceivedMessage {
+    std::string topic;
+    std::string payload;
+};
+
+// A subscriber that records every message it receives.
+class Collector {
+public:
+    Collector(int port, const std::string& filter, const std::string& client_id = "test-collector");
+    ~Collector();
+    bool connected(int timeout_ms = 5000) { return client_->wait_connected(timeout_ms); }
+    // Waits until at least n messages arrived (true) or timeout_ms passes (false).
+    bool wait_for(size_t n, int timeout_ms);
+    std::vector<ReceivedMessage> messages() const;
+
+private:
+    std::unique_ptr<MqttClient> client_;
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<ReceivedMessage> messages_;
+};
+
+// A QoS 1 publisher that can wait for every PUBACK.
+class Publisher {
+public:
+    explicit Publisher(int port, const std::string& client_id = "test-publisher");
+    ~Publisher();
+    bool connected(int timeout_ms = 5000) { return client_->wait_connected(timeout_ms); }
+    bool publish(const std::string& topic, const std::string& payload, int qos = 1);
+    // Waits until every QoS 1 publish so far is acknowledged.
+    bool wait_acked(int timeout_ms);
+    size_t acked() const { return acked_.load(); }
+
+private:
+    std::unique_ptr<MqttClient> client_;
+    std::atomic<size_t> sent_{0};
+    std::atomic<size_t> acked_{0};
+    std::mutex mu_;
+    std::condition_variable cv_;
+};
+
+// Polls `pred` every 10 ms until true or timeout_ms passes.
+bool eventually(const std::function<bool()>& pred, int timeout_ms);
+
+}  // namespace vigil::test

@@ -1,0 +1,173 @@
+// The aggregate functions, on add-only windows and on sliding windows.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "patterns/aggregate.h"
+#include "window_test_util.h"
+
+using namespace vigil;
+using namespace vigil::test::windows;
+
+namespace {
+
+std::vector<AggregateSpec> all_aggs() {
+    return {agg("n", "count"),          agg("nv", "count", field("v")),   agg("sum", "sum", field("v")),
+            agg("avg", "avg", field("v")), agg("min", "min", field("v")), agg("max", "max", field("v")),
+            agg("first", "first", field("v")), agg("last", "last", field("v")),
+            agg("distinct", "distinct", field("v")), agg("sd", "stddev", field("v")),
+            agg("all", "collect", field("v"))};
+}
+
+const char* kEvents[] = {R"({"v": 2})", R"({"v": null})", R"({"v": 4})", R"({})", R"({"v": 4})",
+                         R"({"v": "x"})", R"({"v": 5})"};
+
+void feed(Accumulator& acc, const AggPlan& plan) {
+    std::vector<Sample> samples;
+    for (const char* json : kEvents) {
+        auto ev = event("k", 0, json);
+        EvalContext ctx;
+        ctx.event = ev.get();
+        make_samples(plan, ctx, samples);
+        acc.add(plan, samples);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("aggregates: null and missing values are ignored except by count()") {
+    AggPlan plan;
+    REQUIRE(AggPlan::build(all_aggs(), plan, nullptr));
+    Accumulator acc(plan);
+    feed(acc, plan);
+    std::string json;
+    acc.write_values(plan, json);
+    JsonDoc d;
+    REQUIRE(d.parse(json));
+    JsonRef r = d.root();
+    CHECK(r["n"].as_number() == 7);
+    CHECK(r["nv"].as_number() == 5);  // 2, 4, 4, "x", 5
+    CHECK(r["sum"].as_number() == 15);
+    CHECK(r["avg"].as_number() == doctest::Approx(3.75));
+    CHECK(r["min"].as_number() == 2);
+    CHECK(r["max"].as_number() == 5);
+    CHECK(r["first"].as_number() == 2);
+    CHECK(r["last"].as_number() == 5);
+    CHECK(r["distinct"].as_number() == 4);  // 2, 4, "x", 5
+    CHECK(r["sd"].as_number() == doctest::Approx(std::sqrt(1.1875)));  // population over 2,4,4,5
+    CHECK(r["all"].dump() == R"([2,4,4,"x",5])");
+}
+
+TEST_CASE("aggregates: an empty window gives 0 for counts and sum, null for the rest") {
+    AggPlan plan;
+    REQUIRE(AggPlan::build(all_aggs(), plan, nullptr));
+    Accumulator acc(plan);
+    std::string json;
+    acc.write_values(plan, json);
+    CHECK(json == R"({"n":0,"nv":0,"sum":0,"avg":null,"min":null,"max":null,"first":null,"last":null,)"
+                  R"("distinct":0,"sd":null,"all":[]})");
+    std::vector<Value> vals;
+    std::vector<JsonDoc> docs;
+    acc.values(plan, vals, docs);
+    CHECK(vals[3].kind == Value::Kind::Null);
+    CHECK(vals[10].kind == Value::Kind::Json);
+}
+
+TEST_CASE("aggregates: merging two windows equals one window over both") {
+    AggPlan plan;
+    REQUIRE(AggPlan::build(all_aggs(), plan, nullptr));
+    Accumulator whole(plan), a(plan), b(plan);
+    std::vector<Sample> samples;
+    int i = 0;
+    for (const char* json : kEvents) {
+        auto ev = event("k", 0, json);
+        EvalContext ctx;
+        ctx.event = ev.get();
+        make_samples(plan, ctx, samples);
+        whole.add(plan, samples);
+        (i++ < 3 ? a : b).add(plan, samples);
+    }
+    a.merge(plan, std::move(b));
+    std::string x, y;
+    whole.write_values(plan, x);
+    a.write_values(plan, y);
+    JsonDoc dx, dy;
+    REQUIRE(dx.parse(x));
+    REQUIRE(dy.parse(y));
+    for (const auto& name : plan.names) {
+        JsonRef rx = dx.root()[name], ry = dy.root()[name];
+        if (rx.is_number()) {
+            CHECK(rx.as_number() == doctest::Approx(ry.as_number()));
+        } else {
+            CHECK(rx.dump() == ry.dump());
+        }
+    }
+}
+
+TEST_CASE("aggregates: sliding removal matches a recomputation") {
+    AggPlan plan;
+    REQUIRE(AggPlan::build(all_aggs(), plan, nullptr));
+    SlidingAggregates sl(plan);
+    std::vector<Sample> samples;
+    const int n = sizeof(kEvents) / sizeof(kEvents[0]);
+    for (int i = 0; i < n; ++i) {
+        auto ev = event("k", i, kEvents[i]);
+        EvalContext ctx;
+        ctx.event = ev.get();
+        make_samples(plan, ctx, samples);
+        sl.push(plan, i, samples);
+    }
+    sl.expire(plan, 2);  // keeps events 3..6: {}, 4, "x", 5
+    Accumulator ref(plan);
+    for (int i = 3; i < n; ++i) {
+        auto ev = event("k", i, kEvents[i]);
+        EvalContext ctx;
+        ctx.event = ev.get();
+        make_samples(plan, ctx, samples);
+        ref.add(plan, samples);
+    }
+    std::string x, y;
+    ref.write_values(plan, x);
+    std::vector<Value> vals;
+    std::vector<JsonDoc> docs;
+    sl.write_values(plan, y, vals, docs);
+    JsonDoc dx, dy;
+    REQUIRE(dx.parse(x));
+    REQUIRE(dy.parse(y));
+    for (const auto& name : plan.names) {
+        JsonRef rx = dx.root()[name], ry = dy.root()[name];
+        CAPTURE(name);
+        if (rx.is_number()) {
+            CHECK(rx.as_number() == doctest::Approx(ry.as_number()));
+        } else {
+            CHECK(rx.dump() == ry.dump());
+        }
+    }
+    CHECK(sl.events() == 4);
+}
+
+TEST_CASE("aggregates: collect keeps the first 100 values; unknown functions are refused") {
+    AggPlan plan;
+    REQUIRE(AggPlan::build({agg("all", "collect", field("v"))}, plan, nullptr));
+    Accumulator acc(plan);
+    std::vector<Sample> samples;
+    for (int i = 0; i < 150; ++i) {
+        auto ev = event("k", 0, "{\"v\": " + std::to_string(i) + "}");
+        EvalContext ctx;
+        ctx.event = ev.get();
+        make_samples(plan, ctx, samples);
+        acc.add(plan, samples);
+    }
+    std::vector<Value> vals;
+    std::vector<JsonDoc> docs;
+    acc.values(plan, vals, docs);
+    REQUIRE(vals[0].kind == Value::Kind::Json);
+    CHECK(vals[0].json.size() == kCollectCap);
+    CHECK(vals[0].json.at(99).as_number() == 99);
+
+    AggPlan bad;
+    std::string err;
+    CHECK_FALSE(AggPlan::build({agg("m", "median", field("v"))}, bad, &err));
+    CHECK(err.find("median") != std::string::npos);
+    CHECK_FALSE(AggPlan::build({agg("s", "sum")}, bad, &err));  // sum() needs an argument
+}
