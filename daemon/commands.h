@@ -10,5 +10,7 @@ void add_cmd_check(CLI::App& app, int& rc);
 void add_cmd_test(CLI::App& app, int& rc);
 void add_cmd_replay(CLI::App& app, int& rc);
 void add_cmd_version(CLI::App& app, int& rc);
+void add_cmd_ingest(CLI::App& app, int& rc);
+void add_cmd_log(CLI::App& app, int& rc);
 
 }  // namespace vigil

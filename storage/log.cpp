@@ -89,13 +89,12 @@ bool open_databases(EventLog::Impl& im, std::string* error) {
     return true;
 }
 
-// Where each partition, the time index and the outbox continue.
+// Where each partition and the outbox continue.
 bool load_positions(EventLog::Impl& im, std::string* error) {
     mdb::Txn txn;
     int rc = txn.begin_read(im.env.get());
     if (rc) return *error = fail_text("cannot begin a read transaction", im.opts.dir, rc), false;
     im.next_offset.assign(im.partitions, 1);
-    im.last_time_key.assign(im.partitions, std::string());
     im.last_offset = std::make_unique<std::atomic<uint64_t>[]>(im.partitions);
     std::string_view k, v;
     for (uint32_t p = 0; p < im.partitions; ++p) {
@@ -108,13 +107,11 @@ bool load_positions(EventLog::Impl& im, std::string* error) {
             last = std::max(last, get_be64(v.data()));
         im.next_offset[p] = last + 1;
         im.last_offset[p].store(last);
-        mdb::Cursor t;
-        t.open(txn, im.time_dbi[p]);
-        if (t.get(k, v, MDB_LAST) == 0) im.last_time_key[p].assign(k);
     }
     mdb::Cursor o;
     o.open(txn, im.outbox_dbi);
     if (o.get(k, v, MDB_LAST) == 0 && k.size() == 8) im.next_outbox_seq = get_be64(k.data()) + 1;
+    im.last_outbox_seq.store(im.next_outbox_seq - 1);
     return true;
 }
 
@@ -130,11 +127,12 @@ bool open_env(EventLog::Impl& im, std::string* error) {
     unsigned flags = MDB_NOTLS;
     if (o.read_only) flags |= MDB_RDONLY;
     if (o.sync == StorageSync::Periodic) flags |= MDB_NOSYNC;
-    if ((rc = im.env.open(o.dir, flags)))
+    if ((rc = im.env.open(o.dir, flags))) {
+        if (rc == ENOENT && o.read_only)
+            return *error = "storage: " + o.dir + " holds no event log yet (no such folder or data.mdb)", false;
         return *error = fail_text("cannot open the environment", o.dir, rc), false;
-    int dead = 0;
-    mdb_reader_check(im.env.get(), &dead);
-    if (dead > 0) spdlog::warn("storage: cleared {} stale reader slot(s) in {}", dead, o.dir);
+    }
+    im.clear_stale_readers();
     MDB_envinfo info{};
     mdb_env_info(im.env.get(), &info);
     im.map_size.store(info.me_mapsize);
@@ -213,6 +211,8 @@ std::future<Status> EventLog::outbox_delete(std::vector<uint64_t> seqs) {
 std::future<Status> EventLog::run_retention() {
     return submit<RetentionItem, Status>(*impl_, RetentionItem{{}}, "retention");
 }
+
+uint32_t EventLog::clear_stale_readers() { return impl_->clear_stale_readers(); }
 
 Status EventLog::sync() {
     std::shared_lock lock(impl_->gate);

@@ -9,8 +9,10 @@
 //  - A future returned by append(), append_batch(), commit_batch() or
 //    outbox_delete() becomes ready only after the LMDB transaction holding the
 //    request has committed (success) or definitely failed (error text; nothing of
-//    the request is stored). With SyncMode::Always the commit was also fsynced;
-//    with SyncMode::Periodic it is fsynced within sync_interval_ms.
+//    the request is stored). With StorageSync::Always the commit was also
+//    fsynced; with StorageSync::Periodic it is fsynced within sync_interval_ms.
+//    A caller that saw its future complete also sees its records in
+//    last_offset() and wait_for().
 //  - Group commit: one writer thread; whatever is queued when it begins a
 //    transaction goes into that transaction (up to max_group_bytes).
 //  - Requests from one thread are applied in the order they were made, so the
@@ -22,12 +24,21 @@
 //  - MDB_MAP_FULL grows the map (double up to 1 GiB, then +1 GiB, never beyond
 //    max_map_size when set) and retries the whole group: nothing is lost. The map
 //    also grows ahead of need once it is 80% used.
-//  - Disk full (ENOSPC/EDQUOT/EFBIG at commit) fails every request of that group
-//    with a clear error; the transaction is aborted, so the log stays as it was.
+//  - Disk full (ENOSPC/EDQUOT/EFBIG, or EIO for a short write, at commit) fails
+//    every request of that group with a clear error naming the errno symbol; the
+//    transaction is aborted, so the log stays as it was, and later requests are
+//    tried again (ingest resumes by itself once space is free).
+//  - A map grown by another process (MDB_MAP_RESIZED) is adopted, not an error.
+//  - Retention (max age by ingest time, max bytes) deletes from partition heads
+//    in transactions of at most retention_batch records, between groups.
 //
 // Threads: every public method may be called from any thread. Readers use short
 // read transactions (at most read_chunk records each), so they never pin old
-// pages for long; a scan therefore sees a moving log, never a torn record.
+// pages for long; a scan therefore sees a moving log, never a torn record. A
+// RecordFn must not wait for a write of the same log (the writer may need every
+// read transaction to end before it can grow the map): use read() instead.
+// Other processes may open the same folder (vigil ingest, vigil log): each write
+// transaction takes partition ends from the database, never from memory.
 //
 // Failure: open() returns nullptr and an error text; afterwards methods report
 // errors through their result (no exceptions).
@@ -155,6 +166,7 @@ struct MapInfo {
     uint32_t map_grows = 0;        // since open
     uint64_t commits = 0;          // write transactions committed by the writer since open
     uint64_t retention_deleted = 0;  // records deleted by retention since open
+    uint32_t stale_readers_cleared = 0;  // by mdb_reader_check since open
 };
 
 // Called per record; return false to stop.
@@ -182,6 +194,9 @@ public:
     std::future<Status> run_retention();
     // fsync now (mdb_env_sync with force).
     Status sync();
+    // Frees reader slots of dead processes (a crashed `vigil replay` or mdb_stat).
+    // Runs at open and every minute from the sync thread; returns how many it freed.
+    uint32_t clear_stale_readers();
 
     // --- reads ---
     // Records of `partition` with offset >= from, at most `limit` (0 = all).
@@ -195,8 +210,14 @@ public:
     Status stats(uint32_t partition, PartitionStats& out) const;
     MapInfo map_info() const;
     // Blocks until `partition` has a record with offset > after or `timeout`
-    // passes; returns whether it has one. Woken by every commit.
+    // passes; returns whether it has one. Woken by every commit of this process
+    // (records another process appends are seen at the next commit or timeout).
+    // On a read-only log it does not block.
     bool wait_for(uint32_t partition, uint64_t after, std::chrono::milliseconds timeout) const;
+
+    // The same for the outbox: until an alert with sequence > after_seq is queued
+    // for publishing (the publisher's wake-up), or `timeout` passes.
+    bool wait_for_outbox(uint64_t after_seq, std::chrono::milliseconds timeout) const;
 
     std::optional<uint64_t> consumer_offset(std::string_view consumer, uint32_t partition) const;
     Status consumer_offsets(std::vector<OffsetCommit>& out) const;

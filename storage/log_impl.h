@@ -53,14 +53,19 @@ struct EventLog::Impl {
     std::vector<MDB_dbi> log_dbi, time_dbi;
     MDB_dbi offsets_dbi = 0, meta_dbi = 0, state_dbi = 0, alerts_dbi = 0, outbox_dbi = 0;
     mutable std::shared_timed_mutex gate;
+    // Set while the writer waits for the gate: new readers hold back, so a stream
+    // of overlapping readers cannot starve a map resize (glibc prefers readers).
+    std::atomic<bool> resize_pending{false};
 
     // Published after each commit; read by anyone.
     std::unique_ptr<std::atomic<uint64_t>[]> last_offset;
+    std::atomic<uint64_t> last_outbox_seq{0};
     mutable std::mutex data_mu;
     mutable std::condition_variable data_cv;
-    std::atomic<uint64_t> map_size{0};
+    mutable std::atomic<uint64_t> map_size{0};  // readers update it when adopting a grown map
     std::atomic<uint32_t> map_grows{0};
     std::atomic<uint64_t> commits{0};
+    std::atomic<uint32_t> stale_readers{0};
     std::atomic<uint64_t> retention_deleted{0};
 
     // Writer queue.
@@ -72,7 +77,6 @@ struct EventLog::Impl {
 
     // Writer-thread state (committed values; a transaction works on copies).
     std::vector<uint64_t> next_offset;
-    std::vector<std::string> last_time_key;
     uint64_t next_outbox_seq = 1;
     int64_t retention_due = 0;
 
@@ -81,6 +85,7 @@ struct EventLog::Impl {
     std::condition_variable sync_cv;
     bool sync_stop = false;
     std::thread syncer;
+    int64_t next_reader_check = 0;
 
     int64_t now() const;
     void enqueue(WriteItem item);
@@ -88,12 +93,14 @@ struct EventLog::Impl {
     void stop_threads();
     void writer_loop();
     void sync_loop();
-    void publish(const std::vector<uint64_t>& next);
+    void publish(const std::vector<uint64_t>& next, uint64_t outbox_next);
     // One retention transaction; sets `more` when it stopped at the batch bound.
     int retention_step(bool& more, std::string& error);
     int grow_map(std::string& error, std::chrono::milliseconds wait);
+    int adopt_map_size(std::string& error);
     void maybe_grow_ahead();
     uint64_t used_bytes() const;
+    uint32_t clear_stale_readers();
 };
 
 }  // namespace vigil

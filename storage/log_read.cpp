@@ -1,4 +1,6 @@
 // EventLog readers: short read transactions, chunked scans, stats, waiting for data.
+#include <thread>
+
 #include "storage/log_impl.h"
 
 namespace vigil {
@@ -8,17 +10,25 @@ namespace {
 // it). Members are destroyed in reverse order: the transaction ends before the
 // gate is released.
 struct ReadScope {
-    explicit ReadScope(const EventLog::Impl& im) : lock(im.gate) {
+    explicit ReadScope(const EventLog::Impl& im) : lock(wait_turn(im)) {
         rc = txn.begin_read(im.env.get());
         if (rc == MDB_MAP_RESIZED) {  // another process grew the map: adopt its size
             lock.unlock();
             {
                 std::unique_lock grow(im.gate);
-                mdb_env_set_mapsize(im.env.get(), 0);
+                if (mdb_env_set_mapsize(im.env.get(), 0) == 0) {
+                    MDB_envinfo info{};
+                    mdb_env_info(im.env.get(), &info);
+                    im.map_size.store(info.me_mapsize);
+                }
             }
             lock.lock();
             rc = txn.begin_read(im.env.get());
         }
+    }
+    static std::shared_timed_mutex& wait_turn(const EventLog::Impl& im) {
+        while (im.resize_pending.load(std::memory_order_acquire)) std::this_thread::yield();
+        return im.gate;
     }
     std::shared_lock<std::shared_timed_mutex> lock;
     mdb::Txn txn;
@@ -148,11 +158,13 @@ Status EventLog::stats(uint32_t p, PartitionStats& out) const {
     uint64_t off;
     if (t.get(k, v, MDB_FIRST) == 0) decode_time_key(k, out.min_event_time, off);
     if (t.get(k, v, MDB_LAST) == 0) decode_time_key(k, out.max_event_time, off);
-    if (out.records == 0) out.last_offset = impl_->opts.read_only ? 0 : last_offset(p);
+    if (out.records == 0 && rs.txn.get(impl_->meta_dbi, "last/" + std::to_string(p), v) == 0 && v.size() == 8)
+        out.last_offset = get_be64(v.data());  // emptied by retention: the end offset survives in meta
     return {};
 }
 
 MapInfo EventLog::map_info() const {
+    std::shared_lock lock(impl_->gate);  // not while the writer remaps
     MapInfo m;
     MDB_envinfo info{};
     mdb_env_info(impl_->env.get(), &info);
@@ -162,6 +174,7 @@ MapInfo EventLog::map_info() const {
     m.readers_max = info.me_maxreaders;
     m.map_grows = impl_->map_grows.load();
     m.commits = impl_->commits.load();
+    m.stale_readers_cleared = impl_->stale_readers.load();
     m.retention_deleted = impl_->retention_deleted.load();
     return m;
 }
@@ -171,6 +184,12 @@ bool EventLog::wait_for(uint32_t p, uint64_t after, std::chrono::milliseconds ti
     if (impl_->opts.read_only) return last_offset(p) > after;
     std::unique_lock lock(impl_->data_mu);
     return impl_->data_cv.wait_for(lock, timeout, [&] { return impl_->last_offset[p].load() > after; });
+}
+
+bool EventLog::wait_for_outbox(uint64_t after_seq, std::chrono::milliseconds timeout) const {
+    if (impl_->opts.read_only) return false;
+    std::unique_lock lock(impl_->data_mu);
+    return impl_->data_cv.wait_for(lock, timeout, [&] { return impl_->last_outbox_seq.load() > after_seq; });
 }
 
 std::optional<uint64_t> EventLog::consumer_offset(std::string_view consumer, uint32_t p) const {

@@ -84,6 +84,13 @@ int EventLog::Impl::retention_step(bool& more, std::string& error) {
     }
     if (rc == 0 && deleted > 0) rc = txn.commit();
     txn.abort();
+    if (rc == MDB_MAP_RESIZED) {
+        std::string why;
+        if (adopt_map_size(why) == 0) {
+            more = true;
+            return 0;
+        }
+    }
     if (rc == MDB_MAP_FULL) {
         std::string why;
         if (grow_map(why, std::chrono::seconds(10)) == 0) {

@@ -13,15 +13,27 @@ constexpr size_t kMaxKeyBytes = 511;  // LMDB's default maximum key size
 // What a transaction under construction changes; committed into Impl on success.
 struct TxnState {
     std::vector<uint64_t> next;
-    std::vector<std::string> last_time;
+    std::vector<std::string> last_time;  // last time-index key, read on first use per transaction
     uint64_t next_seq = 1;
     std::vector<mdb::Cursor> log_cur, time_cur;
     bool appended = false;
+    bool outbox_synced = false;
 };
 
-mdb::Cursor& cursor(std::vector<mdb::Cursor>& cs, uint32_t p, const mdb::Txn& txn, MDB_dbi dbi) {
-    if (!cs[p].get()) cs[p].open(txn, dbi);
-    return cs[p];
+// Opens the partition's cursors on first use in a transaction and takes the
+// partition's end from the database itself: another process (`vigil ingest` next
+// to the daemon) may have appended since this one last wrote. The write
+// transaction holds LMDB's write lock, so what it reads here cannot move.
+int open_partition(EventLog::Impl& im, const mdb::Txn& txn, TxnState& ts, uint32_t p) {
+    if (ts.log_cur[p].get()) return 0;
+    int rc = ts.log_cur[p].open(txn, im.log_dbi[p]);
+    if (!rc) rc = ts.time_cur[p].open(txn, im.time_dbi[p]);
+    if (rc) return rc;
+    std::string_view k, v;
+    if (ts.log_cur[p].get(k, v, MDB_LAST) == 0 && k.size() == 8)
+        ts.next[p] = std::max(ts.next[p], get_be64(k.data()) + 1);
+    if (ts.time_cur[p].get(k, v, MDB_LAST) == 0) ts.last_time[p].assign(k);
+    return 0;
 }
 
 std::string check_append(const EventLog::Impl& im, AppendRequest& r) {
@@ -50,19 +62,20 @@ std::string check_commit(const CommitBatch& b, uint32_t partitions) {
 
 int put_record(EventLog::Impl& im, mdb::Txn& txn, TxnState& ts, const AppendRequest& r, uint64_t& offset) {
     uint32_t p = r.partition;
+    if (int rc = open_partition(im, txn, ts, p)) return rc;
     offset = ts.next[p];
     char k[8];
     put_be64(k, offset);
     char* dst = nullptr;
     size_t size = record_size(r.stream, r.key, r.topic, r.payload);
-    int rc = cursor(ts.log_cur, p, txn, im.log_dbi[p]).reserve({k, 8}, size, dst, MDB_APPEND);
+    int rc = ts.log_cur[p].reserve({k, 8}, size, dst, MDB_APPEND);
     if (rc) return rc;
     encode_record_into(dst, r.event_time, r.ingest_time, r.stream, r.key, r.topic, r.payload);
     char tk[16];
     encode_time_key(r.event_time, offset, tk);
     std::string_view tkv(tk, 16);
     bool in_order = ts.last_time[p].empty() || tkv > std::string_view(ts.last_time[p]);
-    if ((rc = cursor(ts.time_cur, p, txn, im.time_dbi[p]).put(tkv, {}, in_order ? MDB_APPEND : 0))) return rc;
+    if ((rc = ts.time_cur[p].put(tkv, {}, in_order ? MDB_APPEND : 0))) return rc;
     if (in_order) ts.last_time[p].assign(tkv);
     ts.next[p] = offset + 1;
     ts.appended = true;
@@ -84,6 +97,13 @@ int put_commit(EventLog::Impl& im, mdb::Txn& txn, TxnState& ts, CommitItem& it) 
     for (const auto& a : it.batch.alerts) {
         if ((rc = txn.put(im.alerts_dbi, alert_key(a.time, a.id), a.json))) return rc;
         if (!a.outbox) continue;
+        if (!ts.outbox_synced) {  // as open_partition: the database has the last word
+            ts.outbox_synced = true;
+            std::string_view k, ov;
+            mdb::Cursor c;
+            if (c.open(txn, im.outbox_dbi) == 0 && c.get(k, ov, MDB_LAST) == 0 && k.size() == 8)
+                ts.next_seq = std::max(ts.next_seq, get_be64(k.data()) + 1);
+        }
         uint64_t seq = ts.next_seq++;
         put_be64(v, seq);
         if ((rc = txn.put(im.outbox_dbi, {v, 8}, encode_outbox(a.topic, a.qos, a.json), MDB_APPEND))) return rc;
@@ -175,7 +195,7 @@ void run_group(EventLog::Impl& im, std::vector<WriteItem>& items, size_t begin, 
     for (;;) {
         TxnState ts;
         ts.next = im.next_offset;
-        ts.last_time = im.last_time_key;
+        ts.last_time.resize(im.partitions);
         ts.next_seq = im.next_outbox_seq;
         ts.log_cur.resize(im.partitions);
         ts.time_cur.resize(im.partitions);
@@ -189,14 +209,16 @@ void run_group(EventLog::Impl& im, std::vector<WriteItem>& items, size_t begin, 
         if (rc == 0) {
             im.commits.fetch_add(1, std::memory_order_relaxed);
             im.next_offset = std::move(ts.next);
-            im.last_time_key = std::move(ts.last_time);
             im.next_outbox_seq = ts.next_seq;
+            // Publish before completing: a caller that saw its future complete must
+            // also see its records in last_offset() and wait_for().
+            if (ts.appended || ts.outbox_synced) im.publish(im.next_offset, im.next_outbox_seq);
             for (size_t i = begin; i < end; ++i) finish(items[i], {});
-            if (ts.appended) im.publish(im.next_offset);
             return;
         }
         std::string why;
         if (rc == MDB_MAP_FULL && im.grow_map(why, std::chrono::seconds(10)) == 0) continue;
+        if (rc == MDB_MAP_RESIZED && im.adopt_map_size(why) == 0) continue;
         if (rc == MDB_TXN_FULL && end - begin > 1) {
             size_t mid = begin + (end - begin) / 2;
             run_group(im, items, begin, mid);
@@ -213,23 +235,30 @@ void run_group(EventLog::Impl& im, std::vector<WriteItem>& items, size_t begin, 
 }  // namespace
 
 void EventLog::Impl::enqueue(WriteItem item) {
+    bool queued = false;
     {
         std::lock_guard lock(queue_mu);
-        queue.push_back(std::move(item));
+        if (!stopping) {
+            queue.push_back(std::move(item));
+            queued = true;
+        }
     }
+    if (!queued) return finish(item, "storage: the log is closing");
     queue_cv.notify_one();
 }
 
-void EventLog::Impl::publish(const std::vector<uint64_t>& next) {
+void EventLog::Impl::publish(const std::vector<uint64_t>& next, uint64_t outbox_next) {
     {
         std::lock_guard lock(data_mu);
         for (uint32_t p = 0; p < partitions; ++p) last_offset[p].store(next[p] - 1, std::memory_order_release);
+        last_outbox_seq.store(outbox_next - 1, std::memory_order_release);
     }
     data_cv.notify_all();
 }
 
 void EventLog::Impl::start_threads() {
-    retention_due = now();
+    retention_due = now() + opts.retention_interval_ms;  // first check one interval after open
+    next_reader_check = now() + 60'000;                  // open() has just checked
     writer = std::thread([this] { writer_loop(); });
     if (opts.sync == StorageSync::Periodic && opts.sync_interval_ms > 0) syncer = std::thread([this] { sync_loop(); });
 }
@@ -305,7 +334,20 @@ void EventLog::Impl::sync_loop() {
         }
         std::shared_lock lock(gate);
         if (int rc = mdb_env_sync(env.get(), 1)) spdlog::error("storage: periodic sync: {}", mdb::error_text(rc));
+        if (now() >= next_reader_check) {
+            next_reader_check = now() + 60'000;
+            clear_stale_readers();
+        }
     }
+}
+
+uint32_t EventLog::Impl::clear_stale_readers() {
+    int dead = 0;
+    mdb_reader_check(env.get(), &dead);
+    if (dead <= 0) return 0;
+    stale_readers += static_cast<uint32_t>(dead);
+    spdlog::warn("storage: cleared {} stale reader slot(s) in {}", dead, opts.dir);
+    return static_cast<uint32_t>(dead);
 }
 
 uint64_t EventLog::Impl::used_bytes() const {
@@ -326,7 +368,10 @@ int EventLog::Impl::grow_map(std::string& error, std::chrono::milliseconds wait)
     if (opts.max_map_size) next = std::min(next, opts.max_map_size);
     // No transaction of this process may be active while the map is remapped.
     std::unique_lock lock(gate, std::defer_lock);
-    if (!lock.try_lock_for(wait)) {
+    resize_pending.store(true, std::memory_order_release);
+    bool locked = lock.try_lock_for(wait);
+    resize_pending.store(false, std::memory_order_release);
+    if (!locked) {
         error = "could not grow the map: a reader kept its transaction open";
         return MDB_MAP_FULL;
     }
@@ -337,6 +382,26 @@ int EventLog::Impl::grow_map(std::string& error, std::chrono::milliseconds wait)
     map_size.store(next);
     map_grows.fetch_add(1);
     spdlog::info("storage: map grown from {} to {} bytes", cur, next);
+    return 0;
+}
+
+int EventLog::Impl::adopt_map_size(std::string& error) {
+    // Another process grew the map: take its size (legal only with no active txn).
+    std::unique_lock lock(gate, std::defer_lock);
+    resize_pending.store(true, std::memory_order_release);
+    bool locked = lock.try_lock_for(std::chrono::seconds(10));
+    resize_pending.store(false, std::memory_order_release);
+    if (!locked) {
+        error = "could not adopt the grown map: a reader kept its transaction open";
+        return MDB_MAP_RESIZED;
+    }
+    if (int rc = mdb_env_set_mapsize(env.get(), 0)) {
+        error = "mdb_env_set_mapsize: " + mdb::error_text(rc);
+        return rc;
+    }
+    MDB_envinfo info{};
+    mdb_env_info(env.get(), &info);
+    map_size.store(info.me_mapsize);
     return 0;
 }
 

@@ -237,6 +237,27 @@ TEST_CASE("writer: commit_batch stores offsets, state and alerts atomically; out
     CHECK(offs[0].offset == 50);
 }
 
+TEST_CASE("writer: the publisher waits for outbox entries instead of polling") {
+    TempDir tmp;
+    auto log = EventLog::open(small_log(tmp.sub("data")), nullptr);
+    REQUIRE(log);
+    CHECK_FALSE(log->wait_for_outbox(0, std::chrono::milliseconds(5)));
+    bool woke = false;
+    std::thread publisher([&] { woke = log->wait_for_outbox(0, std::chrono::seconds(10)); });
+    CommitBatch history_only;
+    history_only.alerts.push_back({1, "h", "{}", "t", 1, false});  // not for publishing
+    REQUIRE(log->commit_batch(history_only).get().ok);
+    CHECK_FALSE(log->wait_for_outbox(0, std::chrono::milliseconds(0)));
+    CommitBatch b;
+    b.alerts.push_back({2, "p", "{}", "t", 1, true});
+    auto r = log->commit_batch(b).get();
+    publisher.join();
+    REQUIRE(r.ok);
+    CHECK(woke);
+    CHECK(log->wait_for_outbox(r.outbox_seqs.at(0) - 1, std::chrono::milliseconds(0)));
+    CHECK_FALSE(log->wait_for_outbox(r.outbox_seqs.at(0), std::chrono::milliseconds(1)));
+}
+
 TEST_CASE("writer: outbox sequence continues after reopen") {
     TempDir tmp;
     std::string dir = tmp.sub("data");
