@@ -17,9 +17,9 @@ int main(int argc, char** argv) {
     vigil::add_cmd_check(app, rc);
     vigil::add_cmd_test(app, rc);
     vigil::add_cmd_replay(app, rc);
-    vigil::add_cmd_version(app, rc);
     vigil::add_cmd_ingest(app, rc);
     vigil::add_cmd_log(app, rc);
+    vigil::add_cmd_version(app, rc);
     CLI11_PARSE(app, argc, argv);
     return rc;
 }
