@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
         {
             // The replay pipeline without rules: read, copy, parse JSON, engine routing.
             LogReplayOptions ro0;
-            ro0.keep_alerts = false;
+            ro0.keep_json = false;
             LogReplayResult res;
             double c1 = cpu_seconds();
             if (!run_log_replay(*log, std::make_shared<RuleSet>(), {spec}, ro0, res, &err))
@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
         for (uint32_t workers : {1u, 2u}) {
             LogReplayOptions ro2;
             ro2.workers = workers;
-            ro2.keep_alerts = false;
+            ro2.keep_json = false;
             LogReplayResult res;
             double c1 = cpu_seconds();
             if (!run_log_replay(*log, loaded.rules, {spec}, ro2, res, &err))

@@ -207,11 +207,6 @@ int run_log_mode(const ReplayOptions& o) {
         std::fprintf(stderr, "vigil replay: --report: text or json\n");
         return 2;
     }
-    if (!o.max_out_of_order.empty() || !o.idle_timeout.empty()) {
-        std::fprintf(stderr, "vigil replay: --max-out-of-order/--idle-timeout apply to --input; the log replay uses "
-                             "the streams of vigil.yaml\n");
-        return 2;
-    }
     LogReplayOptions ro;
     if (!time_arg(o.from, "--from", ro.from) || !time_arg(o.to, "--to", ro.to)) return 2;
     if (ro.from >= ro.to) {
@@ -232,13 +227,19 @@ int run_log_mode(const ReplayOptions& o) {
     ro.workers = static_cast<uint32_t>(o.workers);
     ro.stream = o.stream;
     ro.flush = !o.no_flush;
-    ro.keep_alerts = !o.out.empty();
+    ro.keep_json = true;
 
     Diagnostics diags;
     auto config = load_config(o.config, diags);
     if (!config) {
         std::fprintf(stderr, "%s", diags.to_string().c_str());
         return 1;
+    }
+    for (auto& s : config->streams) {
+        if (!o.stream.empty() && s.name != o.stream) continue;
+        if (!duration_arg(o.max_out_of_order, "--max-out-of-order", s.max_out_of_order_ms) ||
+            !duration_arg(o.idle_timeout, "--idle-timeout", s.idle_timeout_ms))
+            return 2;
     }
     std::string rules_path = !o.rules.empty() ? o.rules : config->rules;
     LoadedRules loaded = load_rules({rules_path}, config->streams, diags);
@@ -284,16 +285,21 @@ int run_log_mode(const ReplayOptions& o) {
         }
         diff_report(report, result.briefs, live, unreadable);
     }
+    // Alerts as JSONL on --out or stdout (SPEC section 1); the report on stderr.
+    std::ofstream out_file;
+    std::ostream* out = &std::cout;
     if (!o.out.empty()) {
-        std::ofstream out(o.out);
-        for (const auto& a : result.alerts) out << a.to_json() << '\n';
-        if (!out) {
-            std::fprintf(stderr, "vigil replay: cannot write %s\n", o.out.c_str());
-            return 1;
-        }
+        out_file.open(o.out);
+        out = &out_file;
+    }
+    for (const auto& a : result.alert_json) *out << a << '\n';
+    out->flush();
+    if (!*out) {
+        std::fprintf(stderr, "vigil replay: cannot write %s\n", o.out.empty() ? "stdout" : o.out.c_str());
+        return 1;
     }
     std::string text = o.report == "json" ? report_json(report) + "\n" : report_text(report);
-    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fwrite(text.data(), 1, text.size(), stderr);
     return 0;
 }
 
@@ -306,7 +312,7 @@ void add_cmd_replay(CLI::App& app, int& rc) {
     cmd->add_option("--rules", opts->rules, "rule file or folder (default: the config's rules)");
     cmd->add_option("-c,--config", opts->config, "vigil.yaml (streams: key and time settings)");
     cmd->add_option("--stream", opts->stream, "stream the input lines belong to (default: the rules' stream)");
-    cmd->add_option("--out", opts->out, "write alerts here as JSONL (--input: default stdout; log replay: only with --out)");
+    cmd->add_option("--out", opts->out, "write alerts here as JSONL (default: stdout)");
     cmd->add_flag("--no-flush", opts->no_flush, "at the end do not advance the watermark to +infinity");
     cmd->add_option("--max-out-of-order", opts->max_out_of_order, "override the stream's max_out_of_order");
     cmd->add_option("--idle-timeout", opts->idle_timeout, "override the stream's idle_timeout");
@@ -316,7 +322,7 @@ void add_cmd_replay(CLI::App& app, int& rc) {
     cmd->add_option("--workers", opts->workers, "log replay: threads; partitions are spread over them")
         ->capture_default_str();
     cmd->add_option("--diff-against", opts->diff_against, "log replay: compare with `live` (the alert store)");
-    cmd->add_option("--report", opts->report, "log replay: report as text or json")->capture_default_str();
+    cmd->add_option("--report", opts->report, "log replay: the report on stderr as text or json (one line)")->capture_default_str();
     cmd->callback([opts, &rc] { rc = run_replay(*opts); });
 }
 

@@ -31,10 +31,10 @@ public:
             if (!stage.second.empty() && b.partition == UINT32_MAX) b.partition = stage.second.front()->partition;
         if (b.partition == UINT32_MAX) b.partition = partition_;  // windows: no events, the engine's partition
         briefs.push_back(std::move(b));
-        if (keep_) alerts.push_back(std::move(a));
+        if (keep_) json.push_back(a.to_json());
     }
     std::vector<AlertBrief> briefs;
-    std::vector<Alert> alerts;
+    std::vector<std::string> json;
 
 private:
     uint32_t partition_;
@@ -52,7 +52,7 @@ struct PartitionRun {
 void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::vector<StreamSpec>& streams,
                       const LogReplayOptions& o, PartitionRun& run) {
     ManualClock clock;
-    run.sink = std::make_unique<BriefSink>(run.id, o.keep_alerts);
+    run.sink = std::make_unique<BriefSink>(run.id, o.keep_json);
     PartitionEngine engine(rules, streams, clock, *run.sink);
     Status st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
         if (!o.stream.empty() && r.stream != o.stream) return true;
@@ -208,7 +208,7 @@ bool run_log_replay(const EventLog& log, RuleSetPtr rules, const std::vector<Str
         out.late_events += r.late;
         add_stats(out.rule_stats, r.stats);
         for (auto& b : r.sink->briefs) out.briefs.push_back(std::move(b));
-        for (auto& a : r.sink->alerts) out.alerts.push_back(std::move(a));
+        for (auto& j : r.sink->json) out.alert_json.push_back(std::move(j));
     }
     return true;
 }

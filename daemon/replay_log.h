@@ -36,7 +36,7 @@ struct LogReplayOptions {
     std::string stream;                // "" = every stream
     uint32_t workers = 1;
     bool flush = true;                 // at the end: every watermark to +infinity
-    bool keep_alerts = true;           // keep the full Alert objects (JSON output)
+    bool keep_json = true;             // keep every alert as JSON (SPEC section 6) for --out
 };
 
 // What the report and the diff need of one alert, without its events.
@@ -55,7 +55,7 @@ struct LogReplayResult {
     uint64_t late_events = 0;
     double seconds = 0;
     std::vector<AlertBrief> briefs;  // every alert, partition by partition
-    std::vector<Alert> alerts;       // the same alerts in full when keep_alerts
+    std::vector<std::string> alert_json;  // the same alerts as JSON when keep_json
     std::vector<RuleStats> rule_stats;  // summed over partitions
 };
 
