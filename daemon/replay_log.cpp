@@ -152,6 +152,7 @@ bool brief_from_json(std::string_view json, AlertBrief& out) {
         JsonRef list = offsets.member_value(i);
         for (size_t j = 0; j < list.size(); ++j) {
             JsonRef pair = list.at(j);
+            if (!pair.is_array() || pair.size() < 2 || !pair.at(0).is_number() || !pair.at(1).is_number()) continue;
             auto part = static_cast<uint32_t>(pair.at(0).as_number());
             if (out.partition == UINT32_MAX) out.partition = part;
             s += std::to_string(part);
@@ -163,7 +164,7 @@ bool brief_from_json(std::string_view json, AlertBrief& out) {
     }
     sep(s);
     JsonRef w = root["window"];
-    if (w.is_object())
+    if (w.is_object() && w["start"].is_number() && w["end"].is_number())
         s += std::to_string(static_cast<int64_t>(w["start"].as_number())) + "-" +
              std::to_string(static_cast<int64_t>(w["end"].as_number()));
     return true;

@@ -182,3 +182,17 @@ TEST_CASE("log replay: the time range, partitions and worker count") {
         CHECK(text.find("2026-01-01T00:00:00") != std::string::npos);
     }
 }
+
+TEST_CASE("log replay: brief_from_json reads alerts and refuses other JSON") {
+    AlertBrief b;
+    CHECK_FALSE(brief_from_json("not json", b));
+    CHECK_FALSE(brief_from_json("[1,2]", b));
+    CHECK_FALSE(brief_from_json(R"({"rule":"r"})", b));  // no id
+    REQUIRE(brief_from_json(R"({"id":"00ff","rule":"r","kind":"match","key":"k","time":5,)"
+                            R"("offsets":{"a":[[2,7],"junk",[2,9]],"b":[]}})",
+                            b));
+    CHECK(b.id == "00ff");
+    CHECK(b.time == 5);
+    CHECK(b.partition == 2u);
+    CHECK(b.match == "r\x1fmatch\x1fk\x1f" "a:2/7,2/9,;b:;\x1f");
+}
