@@ -1,19 +1,25 @@
-// vigil replay: a backtest in virtual time over a JSONL file (SPEC section 1).
+// vigil replay: a backtest in virtual time (SPEC section 1), over a JSONL file
+// (--input) or over the stored log (--from/--to, docs/replay.md).
 // Time only moves with the events and `{"$watermark": T}` lines; detected_at is
 // the largest event time seen, so the same input gives the same output.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "daemon/commands.h"
 #include "daemon/config.h"
 #include "daemon/replay_input.h"
+#include "daemon/replay_log.h"
+#include "daemon/replay_report.h"
 #include "patterns/engine.h"
 #include "rules/rule_loader.h"
 #include "rules/units.h"
+#include "storage/log.h"
 
 namespace vigil {
 
@@ -21,8 +27,9 @@ namespace {
 
 struct ReplayOptions {
     std::string input, rules, config, stream, out, max_out_of_order, idle_timeout;
-    std::string from, to, diff_against;
-    int partition = -1;
+    std::string from, to, diff_against, report = "text";
+    std::vector<int> partitions;
+    int workers = 1;
     bool no_flush = false;
 };
 
@@ -58,14 +65,21 @@ bool duration_arg(const std::string& text, const char* flag, int64_t& out) {
     return true;
 }
 
+bool log_mode(const ReplayOptions& o) {
+    return !o.from.empty() || !o.to.empty() || !o.partitions.empty() || !o.diff_against.empty();
+}
+
+int run_log_mode(const ReplayOptions& o);
+
 int run_replay(const ReplayOptions& o) {
-    if (!o.from.empty() || !o.to.empty() || o.partition >= 0 || !o.diff_against.empty()) {
-        std::fprintf(stderr, "vigil replay: --from/--to/--partition/--diff-against read the log, which is not yet "
-                             "supported by replay; use --input FILE.jsonl\n");
+    if (log_mode(o) && !o.input.empty()) {
+        std::fprintf(stderr, "vigil replay: --input reads a file; --from/--to/--partition/--diff-against read the "
+                             "log: use one or the other\n");
         return 2;
     }
+    if (log_mode(o)) return run_log_mode(o);
     if (o.input.empty()) {
-        std::fprintf(stderr, "vigil replay: --input FILE.jsonl (or -) is required\n");
+        std::fprintf(stderr, "vigil replay: give --input FILE.jsonl (or -), or --from/--to to replay the log\n");
         return 2;
     }
     Diagnostics diags;
@@ -167,23 +181,148 @@ int run_replay(const ReplayOptions& o) {
     return 0;
 }
 
+bool time_arg(const std::string& text, const char* flag, int64_t& out) {
+    if (text.empty()) return true;
+    auto t = parse_time_arg_ms(text);
+    if (!t) {
+        std::fprintf(stderr, "vigil replay: %s: \"%s\" is not a time (RFC 3339 or epoch ms)\n", flag, text.c_str());
+        return false;
+    }
+    out = *t;
+    return true;
+}
+
+// The log source: -c vigil.yaml names the data folder; the log is opened read
+// only beside a running daemon (docs/replay.md).
+int run_log_mode(const ReplayOptions& o) {
+    if (o.config.empty()) {
+        std::fprintf(stderr, "vigil replay: replaying the log needs -c vigil.yaml (data_dir, partitions, streams)\n");
+        return 2;
+    }
+    if (!o.diff_against.empty() && o.diff_against != "live") {
+        std::fprintf(stderr, "vigil replay: --diff-against: only \"live\" (the daemon's alert store) is known\n");
+        return 2;
+    }
+    if (o.report != "text" && o.report != "json") {
+        std::fprintf(stderr, "vigil replay: --report: text or json\n");
+        return 2;
+    }
+    LogReplayOptions ro;
+    if (!time_arg(o.from, "--from", ro.from) || !time_arg(o.to, "--to", ro.to)) return 2;
+    if (ro.from >= ro.to) {
+        std::fprintf(stderr, "vigil replay: --from must be before --to\n");
+        return 2;
+    }
+    if (o.workers < 1) {
+        std::fprintf(stderr, "vigil replay: --workers must be at least 1\n");
+        return 2;
+    }
+    for (int p : o.partitions) {
+        if (p < 0) {
+            std::fprintf(stderr, "vigil replay: --partition %d: partitions are numbered from 0\n", p);
+            return 2;
+        }
+        ro.partitions.push_back(static_cast<uint32_t>(p));
+    }
+    ro.workers = static_cast<uint32_t>(o.workers);
+    ro.stream = o.stream;
+    ro.flush = !o.no_flush;
+    ro.keep_json = true;
+
+    Diagnostics diags;
+    auto config = load_config(o.config, diags);
+    if (!config) {
+        std::fprintf(stderr, "%s", diags.to_string().c_str());
+        return 1;
+    }
+    for (auto& s : config->streams) {
+        if (!o.stream.empty() && s.name != o.stream) continue;
+        if (!duration_arg(o.max_out_of_order, "--max-out-of-order", s.max_out_of_order_ms) ||
+            !duration_arg(o.idle_timeout, "--idle-timeout", s.idle_timeout_ms))
+            return 2;
+    }
+    std::string rules_path = !o.rules.empty() ? o.rules : config->rules;
+    LoadedRules loaded = load_rules({rules_path}, config->streams, diags);
+    if (!loaded.rules || diags.has_errors()) {
+        std::fprintf(stderr, "%s", diags.to_string().c_str());
+        return 1;
+    }
+    LogOptions lo;
+    lo.dir = config->data_dir;
+    lo.partitions = config->partitions;
+    lo.read_only = true;
+    std::string err;
+    auto log = EventLog::open(lo, &err);
+    if (!log) {
+        std::fprintf(stderr, "vigil replay: cannot open the log in %s: %s\n", lo.dir.c_str(), err.c_str());
+        return 1;
+    }
+    LogReplayResult result;
+    if (!run_log_replay(*log, loaded.rules, config->streams, ro, result, &err)) {
+        std::fprintf(stderr, "vigil replay: %s\n", err.c_str());
+        return 1;
+    }
+    ReplayReport report = make_report(result, ro.from, ro.to);
+    if (!o.diff_against.empty()) {
+        std::vector<AlertBrief> live;
+        uint64_t unreadable = 0;
+        Status st = log->alerts_scan(ro.from, ro.to, [&](int64_t, std::string_view, std::string_view json) {
+            AlertBrief b;
+            if (!brief_from_json(json, b)) {
+                ++unreadable;
+                return true;
+            }
+            // Window alerts carry no offsets: the partition of their key, as ingest chose it.
+            if (b.partition == UINT32_MAX) b.partition = log->partition_for_key(b.key);
+            bool in_parts = ro.partitions.empty() || b.partition == UINT32_MAX ||
+                            std::find(ro.partitions.begin(), ro.partitions.end(), b.partition) != ro.partitions.end();
+            if (in_parts) live.push_back(std::move(b));
+            return true;
+        });
+        if (!st.ok) {
+            std::fprintf(stderr, "vigil replay: reading the live alerts failed: %s\n", st.error.c_str());
+            return 1;
+        }
+        diff_report(report, result.briefs, live, unreadable);
+    }
+    // Alerts as JSONL on --out or stdout (SPEC section 1); the report on stderr.
+    std::ofstream out_file;
+    std::ostream* out = &std::cout;
+    if (!o.out.empty()) {
+        out_file.open(o.out);
+        out = &out_file;
+    }
+    for (const auto& a : result.alert_json) *out << a << '\n';
+    out->flush();
+    if (!*out) {
+        std::fprintf(stderr, "vigil replay: cannot write %s\n", o.out.empty() ? "stdout" : o.out.c_str());
+        return 1;
+    }
+    std::string text = o.report == "json" ? report_json(report) + "\n" : report_text(report);
+    std::fwrite(text.data(), 1, text.size(), stderr);
+    return 0;
+}
+
 }  // namespace
 
 void add_cmd_replay(CLI::App& app, int& rc) {
     auto opts = std::make_shared<ReplayOptions>();
-    auto* cmd = app.add_subcommand("replay", "backtest: run rules over a JSONL file in virtual time, alerts as JSONL");
+    auto* cmd = app.add_subcommand("replay", "backtest: run rules in virtual time over a JSONL file or the stored log");
     cmd->add_option("--input", opts->input, "events, one JSON object per line (- for stdin)");
     cmd->add_option("--rules", opts->rules, "rule file or folder (default: the config's rules)");
     cmd->add_option("-c,--config", opts->config, "vigil.yaml (streams: key and time settings)");
     cmd->add_option("--stream", opts->stream, "stream the input lines belong to (default: the rules' stream)");
-    cmd->add_option("--out", opts->out, "write alerts here (default: stdout)");
+    cmd->add_option("--out", opts->out, "write alerts here as JSONL (default: stdout)");
     cmd->add_flag("--no-flush", opts->no_flush, "at the end do not advance the watermark to +infinity");
     cmd->add_option("--max-out-of-order", opts->max_out_of_order, "override the stream's max_out_of_order");
     cmd->add_option("--idle-timeout", opts->idle_timeout, "override the stream's idle_timeout");
-    cmd->add_option("--from", opts->from, "replay the log from this time (not yet supported)");
-    cmd->add_option("--to", opts->to, "replay the log up to this time (not yet supported)");
-    cmd->add_option("--partition", opts->partition, "replay one partition of the log (not yet supported)");
-    cmd->add_option("--diff-against", opts->diff_against, "compare with live alerts (not yet supported)");
+    cmd->add_option("--from", opts->from, "replay the log: events with event time >= this (RFC 3339 or epoch ms)");
+    cmd->add_option("--to", opts->to, "replay the log: events with event time < this (RFC 3339 or epoch ms)");
+    cmd->add_option("--partition", opts->partitions, "replay only this partition of the log (repeatable)");
+    cmd->add_option("--workers", opts->workers, "log replay: threads; partitions are spread over them")
+        ->capture_default_str();
+    cmd->add_option("--diff-against", opts->diff_against, "log replay: compare with `live` (the alert store)");
+    cmd->add_option("--report", opts->report, "log replay: the report on stderr as text or json (one line)")->capture_default_str();
     cmd->callback([opts, &rc] { rc = run_replay(*opts); });
 }
 

@@ -1,0 +1,213 @@
+// bench_replay: `vigil replay` over the stored log (issue targets: 10M stored
+// events, a pack of 10 rules (5 pattern, 5 window): >= 2M events/s on one worker,
+// >= 3.5M events/s with 2 workers). Baseline in the same run: the raw LMDB
+// time-range scan of the same data (no parsing, no rules).
+//
+//   bench_replay [--events N] [--partitions P]   (default 10000000, 4; data in a temp folder, removed after)
+//
+// Prints a table: name, figure, target, figure/target, share of the raw scan rate;
+// exit 1 when a target is missed.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <filesystem>
+#include <string>
+
+#include "bench/workload.h"
+#include "daemon/replay_log.h"
+#include "rules/rule_loader.h"
+#include "storage/log.h"
+
+using namespace vigil;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(SteadyClock::time_point t0) {
+    return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+// CPU seconds of the whole process: on a shared machine wall time mostly measures
+// the neighbours, so the table also shows events per CPU second.
+double cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Five patterns and five windows over the sensor workload (bench/workload.h):
+// 1000 pumps, four metrics, values uniform in [40, 100).
+const char* kRules = R"(
+rules:
+  - {rule: p-hot3, stream: sensors, key: device, where: metric == "temperature",
+     pattern: [{name: hot, where: value > 99, times: 3}], within: 5m, skip: past_last_event}
+  - {rule: p-vib-then-temp, stream: sensors, key: device,
+     pattern: [{name: v, where: metric == "vibration" && value > 98},
+               {name: t, where: metric == "temperature" && value > 98}], within: 1m, skip: past_last_event}
+  - {rule: p-pressure-swing, stream: sensors, key: device, where: metric == "pressure",
+     pattern: [{name: low, where: value < 41}, {name: high, where: value > 99}], within: 2m, skip: past_last_event}
+  - {rule: p-heartbeat-spike, stream: sensors, key: device, where: metric == "heartbeat",
+     pattern: [{name: s, where: value > 99.5, times: 2}], within: 10m, skip: past_last_event}
+  - {rule: p-rise, stream: sensors, key: device, where: metric == "temperature",
+     pattern: [{name: warm, where: value > 95}, {name: peak, where: value > 99.8}], within: 3m, skip: past_last_event}
+  - {rule: w-avg-1m, stream: sensors, key: device, where: metric == "temperature",
+     window: {type: tumbling, size: 1m}, aggregate: {avg_t: avg(value), n: count()}, having: avg_t > 95}
+  - {rule: w-count-5m, stream: sensors, key: device, window: {type: hopping, size: 5m, advance: 1m},
+     aggregate: {n: count()}, having: n > 45}
+  - {rule: w-max-10s, stream: sensors, key: device, window: {type: tumbling, size: 10m},
+     aggregate: {hi: max(value), lo: min(value)}, having: hi - lo < 20}
+  - {rule: w-sum-1h, stream: sensors, key: device, window: {type: tumbling, size: 1h},
+     aggregate: {s: sum(value)}, having: s > 1000000}
+  - {rule: w-pressure-min, stream: sensors, key: device, where: metric == "pressure",
+     window: {type: hopping, size: 2m, advance: 1m}, aggregate: {lo: min(value)}, having: lo < 40.1}
+)";
+
+struct Row {
+    std::string name;
+    double figure, target, baseline;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    spdlog::set_level(spdlog::level::warn);
+    uint64_t events = 10'000'000;
+    uint32_t partitions = 4;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!std::strcmp(argv[i], "--events")) events = std::strtoull(argv[i + 1], nullptr, 10);
+        else if (!std::strcmp(argv[i], "--partitions")) partitions = static_cast<uint32_t>(std::atoi(argv[i + 1]));
+    }
+    std::string tmpl = (std::filesystem::temp_directory_path() / "vigil-bench-replay-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) return 2;
+
+    StreamSpec spec;
+    spec.name = "sensors";
+    FieldPath key;
+    FieldPath::parse("device", key, nullptr);
+    spec.key.push_back(key);
+    Diagnostics diags;
+    LoadedRules loaded = load_rules_text(kRules, "bench-rules.yaml", {spec}, diags);
+    if (!loaded.rules) return std::fprintf(stderr, "%s", diags.to_string().c_str()), 2;
+
+    LogOptions o;
+    o.dir = tmpl + "/data";
+    o.partitions = partitions;
+    o.map_size = 1ULL << 30;
+    std::vector<Row> rows;
+    int rc = 0;
+    bench::WorkloadOptions w;
+    w.events = 0;
+    {
+        // Generation: chunks of the deterministic sensor workload, appended in batches.
+        std::string err;
+        auto log = EventLog::open(o, &err);
+        if (!log) return std::fprintf(stderr, "%s\n", err.c_str()), 2;
+        auto t0 = SteadyClock::now();
+        const uint64_t kChunk = 100'000, kBatch = 5000;
+        std::deque<std::future<BatchResult>> inflight;
+        for (uint64_t at = 0; at < events; at += kChunk) {
+            w.events = std::min(kChunk, events - at);
+            w.seed = 42 + at;
+            w.start_ms = 1767225600000 + static_cast<int64_t>(at) * w.step_ms;
+            auto lines = bench::sensor_events(w);
+            for (size_t b = 0; b < lines.size(); b += kBatch) {
+                std::vector<AppendRequest> batch;
+                for (size_t i = b; i < std::min(lines.size(), b + kBatch); ++i) {
+                    AppendRequest r;
+                    const std::string& l = lines[i];
+                    r.key = l.substr(11, 11);  // "pump-000042"
+                    r.event_time = w.start_ms + static_cast<int64_t>(i) * w.step_ms;
+                    r.ingest_time = r.event_time;
+                    r.stream = "sensors";
+                    r.topic = "factory/line1/telemetry";
+                    r.payload = l;
+                    batch.push_back(std::move(r));
+                }
+                inflight.push_back(log->append_batch(std::move(batch)));
+                if (inflight.size() >= 4) {
+                    if (!inflight.front().get().ok) return 3;
+                    inflight.pop_front();
+                }
+            }
+        }
+        for (auto& f : inflight)
+            if (!f.get().ok) return 3;
+        std::printf("generated %llu events in %.1f s (%u partitions)\n", static_cast<unsigned long long>(events),
+                    seconds_since(t0), partitions);
+    }
+    {
+        LogOptions ro = o;
+        ro.read_only = true;
+        std::string err;
+        auto log = EventLog::open(ro, &err);
+        if (!log) return std::fprintf(stderr, "%s\n", err.c_str()), 2;
+
+        // Baseline: the raw time-range scan of the same records (one thread).
+        auto t0 = SteadyClock::now();
+        double c0 = cpu_seconds();
+        uint64_t scanned = 0, bytes = 0;
+        for (uint32_t p = 0; p < log->partitions(); ++p)
+            log->scan_time(p, INT64_MIN, INT64_MAX, 0,
+                           [&](const RecordView& r) { return ++scanned, bytes += r.payload.size(), true; });
+        double scan_rate = static_cast<double>(scanned) / seconds_since(t0);
+        if (scanned != events) std::fprintf(stderr, "scan saw %llu records\n", static_cast<unsigned long long>(scanned)), rc = 1;
+        double scan_cpu = static_cast<double>(scanned) / (cpu_seconds() - c0);
+        rows.push_back({"raw LMDB time-range scan (baseline)", scan_rate, 0, scan_rate});
+        rows.push_back({"  same, per CPU second", scan_cpu, 0, scan_cpu});
+
+        {
+            // The replay pipeline without rules: read, copy, parse JSON, engine routing.
+            LogReplayOptions ro0;
+            ro0.keep_json = false;
+            LogReplayResult res;
+            double c1 = cpu_seconds();
+            if (!run_log_replay(*log, std::make_shared<RuleSet>(), {spec}, ro0, res, &err))
+                return std::fprintf(stderr, "%s\n", err.c_str()), 3;
+            rows.push_back({"replay, no rules, 1 worker", static_cast<double>(res.events) / res.seconds, 0, scan_rate});
+            rows.push_back({"  same, per CPU second", static_cast<double>(res.events) / (cpu_seconds() - c1), 0,
+                            scan_cpu});
+        }
+        for (uint32_t workers : {1u, 2u}) {
+            LogReplayOptions ro2;
+            ro2.workers = workers;
+            ro2.keep_json = false;
+            LogReplayResult res;
+            double c1 = cpu_seconds();
+            if (!run_log_replay(*log, loaded.rules, {spec}, ro2, res, &err))
+                return std::fprintf(stderr, "%s\n", err.c_str()), 3;
+            if (res.events != events) rc = 1;
+            double rate = static_cast<double>(res.events) / res.seconds;
+            rows.push_back({"replay, 10 rules, " + std::to_string(workers) + " worker(s)", rate,
+                            workers == 1 ? 2e6 : 3.5e6, scan_rate});
+            // Per CPU second of one thread: what one worker does when it has a core.
+            rows.push_back({"  same, per CPU second", static_cast<double>(res.events) / (cpu_seconds() - c1), 0,
+                            scan_cpu});
+            std::printf("  %u worker(s): %llu events, %zu alerts, %.2f s\n", workers,
+                        static_cast<unsigned long long>(res.events), res.briefs.size(), res.seconds);
+            if (workers == 1)
+                for (const auto& s : res.rule_stats)
+                    std::printf("    %-20s events %llu, matches %llu\n", s.rule.c_str(),
+                                static_cast<unsigned long long>(s.events),
+                                static_cast<unsigned long long>(s.counters.matches));
+        }
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(tmpl, ec);
+
+    std::printf("%-38s %14s %12s %8s %10s\n", "benchmark", "events/s", "target", "ratio", "vs scan");
+    for (const auto& r : rows) {
+        if (r.target > 0) {
+            std::printf("%-38s %14.0f %12.0f %8.2f %10.2f\n", r.name.c_str(), r.figure, r.target, r.figure / r.target,
+                        r.figure / r.baseline);
+            if (r.figure < r.target) rc = 1;
+        } else {
+            std::printf("%-38s %14.0f %12s %8s %10.2f\n", r.name.c_str(), r.figure, "-", "-", r.figure / r.baseline);
+        }
+    }
+    return rc;
+}

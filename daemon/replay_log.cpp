@@ -1,0 +1,217 @@
+#include "daemon/replay_log.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "rules/json.h"
+#include "storage/log.h"
+
+namespace vigil {
+
+namespace {
+
+void sep(std::string& s) { s.push_back('\x1f'); }
+
+// Collects the alerts of one partition's engine.
+class BriefSink : public AlertSink {
+public:
+    BriefSink(uint32_t partition, bool keep) : partition_(partition), keep_(keep) {}
+    void emit(Alert&& a) override {
+        AlertBrief b;
+        b.id = a.id;
+        b.rule = a.rule;
+        b.kind = a.kind;
+        b.key = a.key;
+        b.time = a.time;
+        b.match = match_signature(a);
+        for (const auto& stage : a.events)
+            if (!stage.second.empty() && b.partition == UINT32_MAX) b.partition = stage.second.front()->partition;
+        if (b.partition == UINT32_MAX) b.partition = partition_;  // windows: no events, the engine's partition
+        briefs.push_back(std::move(b));
+        if (keep_) json.push_back(a.to_json());
+    }
+    std::vector<AlertBrief> briefs;
+    std::vector<std::string> json;
+
+private:
+    uint32_t partition_;
+    bool keep_;
+};
+
+struct PartitionRun {
+    uint32_t id = 0;
+    uint64_t events = 0, bad = 0, late = 0;
+    std::vector<RuleStats> stats;
+    std::unique_ptr<BriefSink> sink;
+    std::string error;
+};
+
+void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::vector<StreamSpec>& streams,
+                      const LogReplayOptions& o, PartitionRun& run) {
+    ManualClock clock;
+    run.sink = std::make_unique<BriefSink>(run.id, o.keep_json);
+    PartitionEngine engine(rules, streams, clock, *run.sink);
+    Status st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
+        if (!o.stream.empty() && r.stream != o.stream) return true;
+        auto ev = std::make_shared<Event>();
+        ev->time = r.event_time;
+        ev->ingest_time = r.ingest_time;
+        ev->partition = r.partition;
+        ev->offset = r.offset;
+        ev->stream.assign(r.stream);
+        ev->key.assign(r.key);
+        ev->topic.assign(r.topic);
+        ev->payload.assign(r.payload);
+        ++run.events;
+        if (!ev->doc.parse(ev->payload)) {
+            ++run.bad;
+            return true;
+        }
+        clock.now = std::max(clock.now, ev->time);
+        engine.push(std::move(ev));
+        return true;
+    });
+    if (!st.ok) run.error = "partition " + std::to_string(run.id) + ": " + st.error;
+    if (o.flush) engine.flush();
+    run.late = engine.late_events();
+    run.stats = engine.stats();
+}
+
+void add_stats(std::vector<RuleStats>& into, const std::vector<RuleStats>& from) {
+    for (const auto& s : from) {
+        auto it = std::find_if(into.begin(), into.end(), [&](const RuleStats& x) { return x.rule == s.rule; });
+        if (it == into.end()) {
+            into.push_back(s);
+            continue;
+        }
+        it->events += s.events;
+        it->keys += s.keys;
+        it->state_bytes += s.state_bytes;
+        it->counters.evaluations += s.counters.evaluations;
+        it->counters.matches += s.counters.matches;
+        it->counters.late_events += s.counters.late_events;
+        it->counters.errors += s.counters.errors;
+        it->counters.dropped_partial_matches += s.counters.dropped_partial_matches;
+        it->counters.dropped_keys += s.counters.dropped_keys;
+    }
+}
+
+}  // namespace
+
+std::string match_signature(const Alert& a) {
+    std::string s;
+    s.reserve(64);
+    s += a.rule;
+    sep(s);
+    s += a.kind;
+    sep(s);
+    s += a.key;
+    sep(s);
+    for (const auto& [stage, evs] : a.events) {
+        s += stage;
+        s += ':';
+        for (const auto& e : evs) {
+            s += std::to_string(e->partition);
+            s += '/';
+            s += std::to_string(e->offset);
+            s += ',';
+        }
+        s += ';';
+    }
+    sep(s);
+    if (a.window) s += std::to_string(a.window->first) + "-" + std::to_string(a.window->second);
+    return s;
+}
+
+bool brief_from_json(std::string_view json, AlertBrief& out) {
+    JsonDoc doc;
+    if (!doc.parse(json)) return false;
+    JsonRef root = doc.root();
+    if (!root.is_object() || !root["rule"].is_string() || !root["id"].is_string()) return false;
+    out.id = std::string(root["id"].as_string());
+    out.rule = std::string(root["rule"].as_string());
+    out.kind = root["kind"].is_string() ? std::string(root["kind"].as_string()) : std::string();
+    out.key = root["key"].is_string() ? std::string(root["key"].as_string()) : std::string();
+    out.time = root["time"].is_number() ? static_cast<int64_t>(root["time"].as_number()) : 0;
+    out.partition = UINT32_MAX;
+    std::string& s = out.match;
+    s.clear();
+    s += out.rule;
+    sep(s);
+    s += out.kind;
+    sep(s);
+    s += out.key;
+    sep(s);
+    JsonRef offsets = root["offsets"];
+    for (size_t i = 0; offsets.is_object() && i < offsets.size(); ++i) {
+        s += offsets.member_name(i);
+        s += ':';
+        JsonRef list = offsets.member_value(i);
+        for (size_t j = 0; j < list.size(); ++j) {
+            JsonRef pair = list.at(j);
+            if (!pair.is_array() || pair.size() < 2 || !pair.at(0).is_number() || !pair.at(1).is_number()) continue;
+            auto part = static_cast<uint32_t>(pair.at(0).as_number());
+            if (out.partition == UINT32_MAX) out.partition = part;
+            s += std::to_string(part);
+            s += '/';
+            s += std::to_string(static_cast<uint64_t>(pair.at(1).as_number()));
+            s += ',';
+        }
+        s += ';';
+    }
+    sep(s);
+    JsonRef w = root["window"];
+    if (w.is_object() && w["start"].is_number() && w["end"].is_number())
+        s += std::to_string(static_cast<int64_t>(w["start"].as_number())) + "-" +
+             std::to_string(static_cast<int64_t>(w["end"].as_number()));
+    return true;
+}
+
+bool run_log_replay(const EventLog& log, RuleSetPtr rules, const std::vector<StreamSpec>& streams,
+                    const LogReplayOptions& options, LogReplayResult& out, std::string* error) {
+    std::vector<uint32_t> parts = options.partitions;
+    if (parts.empty())
+        for (uint32_t p = 0; p < log.partitions(); ++p) parts.push_back(p);
+    for (uint32_t p : parts) {
+        if (p >= log.partitions()) {
+            if (error) *error = "partition " + std::to_string(p) + " does not exist (the log has " +
+                                std::to_string(log.partitions()) + ")";
+            return false;
+        }
+    }
+    std::vector<PartitionRun> runs(parts.size());
+    for (size_t i = 0; i < parts.size(); ++i) runs[i].id = parts[i];
+    uint32_t nworkers = std::max<uint32_t>(1, std::min<uint32_t>(options.workers, static_cast<uint32_t>(parts.size())));
+
+    auto started = std::chrono::steady_clock::now();
+    auto work = [&](uint32_t w) {
+        for (size_t i = w; i < runs.size(); i += nworkers) replay_partition(log, rules, streams, options, runs[i]);
+    };
+    if (nworkers == 1) {
+        work(0);
+    } else {
+        std::vector<std::thread> threads;
+        for (uint32_t w = 0; w < nworkers; ++w) threads.emplace_back(work, w);
+        for (auto& t : threads) t.join();
+    }
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+    for (auto& r : runs) {
+        if (!r.error.empty()) {
+            if (error) *error = r.error;
+            return false;
+        }
+        out.events += r.events;
+        out.bad_records += r.bad;
+        out.late_events += r.late;
+        add_stats(out.rule_stats, r.stats);
+        for (auto& b : r.sink->briefs) out.briefs.push_back(std::move(b));
+        for (auto& j : r.sink->json) out.alert_json.push_back(std::move(j));
+    }
+    return true;
+}
+
+}  // namespace vigil

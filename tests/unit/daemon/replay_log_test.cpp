@@ -1,0 +1,198 @@
+// Log replay over a real LMDB log in a temp folder: time range, partitions,
+// worker count, the alert match signature, the report and the diff.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "daemon/replay_log.h"
+#include "daemon/replay_report.h"
+#include "rules/rule_loader.h"
+#include "storage/log.h"
+#include "../storage/temp_dir.h"
+
+using namespace vigil;
+using namespace vigil::test;
+
+namespace {
+
+const char* kRules = R"(
+rules:
+  - rule: hot3
+    stream: sensors
+    key: device
+    pattern:
+      - name: hot
+        where: value > 90
+        times: 3
+    within: 2m
+    skip: past_last_event
+  - rule: per-minute
+    stream: sensors
+    key: device
+    window: {type: tumbling, size: 1m}
+    aggregate:
+      n: count()
+)";
+
+constexpr int64_t kT0 = 1767225600000;  // 2026-01-01T00:00:00Z
+
+RuleSetPtr rules() {
+    Diagnostics d;
+    LoadedRules l = load_rules_text(kRules, "rules.yaml", {}, d);
+    REQUIRE_MESSAGE(l.rules, d.to_string());
+    return l.rules;
+}
+
+std::vector<StreamSpec> streams() {
+    StreamSpec s;
+    s.name = "sensors";
+    FieldPath key;
+    REQUIRE(FieldPath::parse("device", key, nullptr));
+    s.key.push_back(key);
+    return {s};
+}
+
+// Devices d0..d7 spread over 4 partitions; every 10 s one reading per device,
+// hot (95) in minutes 1 and 3, 50 otherwise, for 5 minutes.
+void fill(EventLog& log) {
+    std::vector<AppendRequest> batch;
+    for (int64_t t = kT0; t < kT0 + 5 * 60000; t += 10000) {
+        bool hot = ((t - kT0) / 60000) % 2 == 1;
+        for (int d = 0; d < 8; ++d) {
+            std::string dev = "d" + std::to_string(d);
+            std::string payload = "{\"device\":\"" + dev + "\",\"ts\":" + std::to_string(t) +
+                                  ",\"value\":" + (hot ? "95" : "50") + "}";
+            batch.push_back(event(static_cast<uint32_t>(d % 4), t, payload, dev));
+        }
+    }
+    REQUIRE(log.append_batch(std::move(batch)).get().ok);
+}
+
+std::set<std::string> ids(const LogReplayResult& r) {
+    std::set<std::string> out;
+    for (const auto& b : r.briefs) out.insert(b.id);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("log replay: the time range, partitions and worker count") {
+    TempDir dir;
+    {
+        std::string err;
+        auto log = EventLog::open(small_log(dir.sub("data")), &err);
+        REQUIRE_MESSAGE(log, err);
+        fill(*log);
+    }
+    LogOptions ro = small_log(dir.sub("data"));
+    ro.read_only = true;
+    std::string err;
+    auto log = EventLog::open(ro, &err);
+    REQUIRE_MESSAGE(log, err);
+
+    LogReplayOptions o;
+    LogReplayResult all;
+    REQUIRE(run_log_replay(*log, rules(), streams(), o, all, &err));
+    CHECK(all.events == 30 * 8);
+    CHECK(all.bad_records == 0);
+    // hot3: two runs of 6 hot readings per device (minutes 1 and 3) = 2 alerts per run, 4 per device.
+    // per-minute: 5 windows per device (the flush closes the last one).
+    auto count = [](const LogReplayResult& r, const std::string& rule) {
+        return std::count_if(r.briefs.begin(), r.briefs.end(), [&](const AlertBrief& b) { return b.rule == rule; });
+    };
+    CHECK(count(all, "hot3") == 8 * 4);
+    CHECK(count(all, "per-minute") == 8 * 5);
+    REQUIRE(all.alert_json.size() == all.briefs.size());
+    for (size_t i = 0; i < all.alert_json.size(); ++i) {
+        AlertBrief b;
+        REQUIRE(brief_from_json(all.alert_json[i], b));
+        const AlertBrief& from_alert = all.briefs[i];  // match_signature(Alert)
+        CHECK(b.match == from_alert.match);
+        CHECK(b.id == from_alert.id);
+        CHECK(b.time == from_alert.time);
+        if (b.kind == "window") CHECK(b.partition == UINT32_MAX);
+        else CHECK(b.partition == from_alert.partition);
+    }
+    for (const auto& b : all.briefs) CHECK(b.partition < 4u);
+
+    SUBCASE("two workers give the same alerts") {
+        LogReplayOptions o2;
+        o2.workers = 2;
+        LogReplayResult two;
+        REQUIRE(run_log_replay(*log, rules(), streams(), o2, two, &err));
+        CHECK(two.events == all.events);
+        CHECK(ids(two) == ids(all));
+    }
+    SUBCASE("from <= event time < to; without flush the open window stays open") {
+        LogReplayOptions o2;
+        o2.from = kT0 + 60000;
+        o2.to = kT0 + 120000;
+        o2.flush = false;
+        LogReplayResult part;
+        REQUIRE(run_log_replay(*log, rules(), streams(), o2, part, &err));
+        CHECK(part.events == 6 * 8);
+        CHECK(count(part, "hot3") == 8 * 2);
+        CHECK(count(part, "per-minute") == 0);
+        o2.flush = true;
+        LogReplayResult flushed;
+        REQUIRE(run_log_replay(*log, rules(), streams(), o2, flushed, &err));
+        CHECK(count(flushed, "per-minute") == 8);
+        for (const auto& id : ids(part)) CHECK(ids(all).count(id) == 1);  // same offsets, same ids
+    }
+    SUBCASE("one partition; an unknown partition is an error") {
+        LogReplayOptions o2;
+        o2.partitions = {1};
+        LogReplayResult one;
+        REQUIRE(run_log_replay(*log, rules(), streams(), o2, one, &err));
+        CHECK(one.events == 30 * 2);
+        for (const auto& b : one.briefs) CHECK(b.partition == 1u);
+        o2.partitions = {7};
+        CHECK_FALSE(run_log_replay(*log, rules(), streams(), o2, one, &err));
+        CHECK(err.find("partition 7") != std::string::npos);
+    }
+    SUBCASE("report and diff") {
+        ReplayReport rep = make_report(all, kT0, kT0 + 10 * 60000);
+        REQUIRE(rep.rules.size() == 2);
+        CHECK(rep.rules[0].rule == "hot3");
+        CHECK(rep.rules[0].alerts == 32);
+        CHECK(rep.rules[0].distinct_keys == 8);
+        CHECK(rep.rules[0].first == kT0 + 80000);  // third hot reading of minute 1
+        CHECK(rep.rules[0].per_hour.size() == 1);
+        CHECK(rep.rules[0].per_hour.begin()->first == kT0);
+        CHECK(rep.rules[1].rule == "per-minute");
+        CHECK(rep.rules[1].last == kT0 + 5 * 60000);  // window end
+
+        // "live" = the hot3 alerts of partition 0 plus one alert no replay raised.
+        std::vector<AlertBrief> live;
+        for (const auto& b : all.briefs)
+            if (b.rule == "hot3" && b.partition == 0) live.push_back(b);
+        AlertBrief extra = live.front();
+        extra.match += "x";
+        live.push_back(extra);
+        diff_report(rep, all.briefs, live, 0);
+        CHECK(rep.rules[0].both == 8);
+        CHECK(rep.rules[0].only_candidate == 24);
+        CHECK(rep.rules[0].only_live == 1);
+        CHECK(rep.rules[1].only_candidate == 40);
+        std::string json = report_json(rep);
+        CHECK(json.find("\"only_live\":1") != std::string::npos);
+        std::string text = report_text(rep);
+        CHECK(text.find("alerts per hour: hot3") != std::string::npos);
+        CHECK(text.find("2026-01-01T00:00:00") != std::string::npos);
+    }
+}
+
+TEST_CASE("log replay: brief_from_json reads alerts and refuses other JSON") {
+    AlertBrief b;
+    CHECK_FALSE(brief_from_json("not json", b));
+    CHECK_FALSE(brief_from_json("[1,2]", b));
+    CHECK_FALSE(brief_from_json(R"({"rule":"r"})", b));  // no id
+    REQUIRE(brief_from_json(R"({"id":"00ff","rule":"r","kind":"match","key":"k","time":5,)"
+                            R"("offsets":{"a":[[2,7],"junk",[2,9]],"b":[]}})",
+                            b));
+    CHECK(b.id == "00ff");
+    CHECK(b.time == 5);
+    CHECK(b.partition == 2u);
+    CHECK(b.match == "r\x1fmatch\x1fk\x1f" "a:2/7,2/9,;b:;\x1f");
+}
