@@ -24,6 +24,29 @@ struct EngineWorker::Partition {
     std::unique_ptr<PartitionEngine> engine;
 };
 
+// warm_start (docs/reload.md): the records of this partition already read, by event time.
+namespace {
+WarmSource warm_source(const EventLog& log, uint32_t partition, uint64_t next) {
+    return [&log, partition, next](int64_t from, int64_t to, const std::function<void(EventPtr)>& feed) {
+        Status st = log.scan_time(partition, from, to, 0, [&](const RecordView& r) {
+            if (r.offset >= next) return true;
+            auto ev = std::make_shared<Event>();
+            ev->time = r.event_time;
+            ev->ingest_time = r.ingest_time;
+            ev->partition = r.partition;
+            ev->offset = r.offset;
+            ev->stream.assign(r.stream);
+            ev->key.assign(r.key);
+            ev->topic.assign(r.topic);
+            ev->payload.assign(r.payload);
+            if (ev->doc.parse(ev->payload)) feed(std::move(ev));
+            return true;
+        });
+        if (!st.ok) spdlog::error("worker: warm_start read of partition {} failed: {}", partition, st.error);
+    };
+}
+}  // namespace
+
 EngineWorker::EngineWorker(EventLog& log, std::vector<uint32_t> partitions, RuleSetPtr rules,
                            std::vector<StreamSpec> streams, const Clock& clock, WorkerOptions options)
     : log_(log), streams_(std::move(streams)), clock_(clock), options_(std::move(options)) {
@@ -153,13 +176,14 @@ void EngineWorker::run() {
     int64_t last_tick = 0;
     for (;;) {
         bool stopping = stop_.load();
+        RuleSetPtr next;
         {
             std::lock_guard lk(mu_);
-            if (pending_rules_) {
-                for (auto& p : parts_) p->engine->swap_rules(pending_rules_);
-                pending_rules_.reset();
-            }
+            next = std::move(pending_rules_);
+            pending_rules_.reset();
         }
+        if (next)
+            for (auto& p : parts_) p->engine->swap_rules(next, warm_source(log_, p->id, p->next));
         bool any = false;
         for (auto& p : parts_) any |= poll_partition(*p);
         int64_t now = clock_.now_ms();
