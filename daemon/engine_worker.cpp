@@ -45,6 +45,23 @@ WarmSource warm_source(const EventLog& log, uint32_t partition, uint64_t next) {
         if (!st.ok) spdlog::error("worker: warm_start read of partition {} failed: {}", partition, st.error);
     };
 }
+
+// State stored in LMDB for rules that a swap removed or reset (docs/reload.md).
+void drop_stale_state(EventLog& log, const RuleSetPtr& old, const RuleSetPtr& next, uint32_t partition) {
+    if (!old) return;
+    CommitBatch batch;
+    for (const auto& r : old->rules) {
+        const Rule* now = next ? next->find(r->id) : nullptr;
+        if (now && now->version == r->version) continue;
+        log.state_scan(r->id, partition, [&](std::string_view key, std::string_view) {
+            batch.state.push_back(StateChange{r->id, partition, std::string(key), {}, true});
+            return true;
+        });
+    }
+    if (batch.state.empty()) return;
+    CommitResult res = log.commit_batch(std::move(batch)).get();
+    if (!res.ok) spdlog::error("worker: freeing the state of removed rules failed: {}", res.error);
+}
 }  // namespace
 
 EngineWorker::EngineWorker(EventLog& log, std::vector<uint32_t> partitions, RuleSetPtr rules,
@@ -183,7 +200,10 @@ void EngineWorker::run() {
             pending_rules_.reset();
         }
         if (next)
-            for (auto& p : parts_) p->engine->swap_rules(next, warm_source(log_, p->id, p->next));
+            for (auto& p : parts_) {
+                drop_stale_state(log_, p->engine->rules(), next, p->id);
+                p->engine->swap_rules(next, warm_source(log_, p->id, p->next));
+            }
         bool any = false;
         for (auto& p : parts_) any |= poll_partition(*p);
         int64_t now = clock_.now_ms();

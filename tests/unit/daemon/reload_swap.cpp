@@ -175,3 +175,38 @@ TEST_CASE("engine worker: a rule added with warm_start catches a pattern that be
     std::sort(alerts.begin(), alerts.end());
     CHECK(alerts == std::vector<std::string>{"old", "warm"});  // cold started empty: k1's x came before it
 }
+
+TEST_CASE("engine worker: a swap deletes the LMDB state of removed and changed rules, keeps the unchanged") {
+    TempTree dir;
+    LogOptions lo;
+    lo.dir = dir.file("data");
+    lo.partitions = 1;
+    std::string err;
+    auto log = EventLog::open(lo, &err);
+    REQUIRE_MESSAGE(log, err);
+    CommitBatch seed;
+    for (std::string rule : {"same", "changed", "gone"})
+        for (std::string key : {"k1", "k2"}) seed.state.push_back(StateChange{rule, 0, key, "v", false});
+    REQUIRE(log->commit_batch(std::move(seed)).get().ok);
+    auto keys_of = [&](const std::string& rule) {
+        size_t n = 0;
+        REQUIRE(log->state_scan(rule, 0, [&](std::string_view, std::string_view) { return ++n > 0; }).ok);
+        return n;
+    };
+    REQUIRE(keys_of("gone") == 2);
+
+    SystemClock clock;
+    EngineWorker worker(*log, {0},
+                        rules_of(list({pattern_rule("same"), pattern_rule("changed"), pattern_rule("gone")})),
+                        {stream_s()}, clock, WorkerOptions{});
+    worker.start();
+    worker.swap_rules(rules_of(list({pattern_rule("same"), pattern_rule("changed", "z")})));
+    bool freed = false;
+    for (int i = 0; i < 500 && !freed; ++i) {
+        freed = keys_of("gone") == 0 && keys_of("changed") == 0;
+        if (!freed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    worker.stop();
+    CHECK(freed);
+    CHECK(keys_of("same") == 2);
+}
