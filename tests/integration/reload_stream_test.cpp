@@ -30,7 +30,7 @@ std::string config(int port, const TempDir& dir, const std::string& level = "inf
     return "data_dir: " + dir.file("data") + "\npartitions: 4\nmqtt: { host: 127.0.0.1, port: " + std::to_string(port) +
            ", client_id: vigil-reload, connections: 1 }\n"
            "streams:\n  load:\n    topic: load/s\n    key: k\n"
-           "    time: { field: ts, format: epoch_ms, max_out_of_order: 1s, idle_timeout: 1s }\n"
+           "    time: { field: ts, format: epoch_ms, max_out_of_order: 1s, idle_timeout: 1h }\n"
            "rules: " + dir.file("rules") + "\nlog: { level: " + level + " }\n";
 }
 
@@ -50,9 +50,14 @@ std::string churn(int i) {
            " == 0\n    times: 2\n";
 }
 
+// kEvents events, then one closing event per key 5 s later in event time: it moves
+// every partition's watermark past the last real event (its own count window never
+// fills, so it raises nothing).
+constexpr int kTotal = kEvents + kKeys;
 std::string event(int i, int64_t base) {
+    int64_t ts = i < kEvents ? base + i : base + kEvents + 5000;
     return "{\"k\":\"k" + std::to_string(i % kKeys) + "\",\"seq\":" + std::to_string(i) +
-           ",\"ts\":" + std::to_string(base + i) + "}";
+           ",\"ts\":" + std::to_string(ts) + "}";
 }
 
 // key|n|total|lo|hi of a window alert, from MQTT or from replay output.
@@ -95,13 +100,12 @@ TEST_CASE("reload under load: 20 edits while 100k events stream; the unchanged r
                     log());
     REQUIRE(vigil.running());
 
-    // Event times start at the wall clock and run ahead of it, so an idle partition's
-    // watermark (wall clock - max_out_of_order) never makes them late.
+    // idle_timeout is 1h: no watermark moves with the wall clock during the test.
     const int64_t base = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch()).count();
     {
         std::ofstream input(dir.file("events.jsonl"));
-        for (int i = 0; i < kEvents; ++i) input << event(i, base) << '\n';
+        for (int i = 0; i < kTotal; ++i) input << event(i, base) << '\n';
     }
 
     // A steady stream from its own thread, paced so it spans the edits.
@@ -111,7 +115,7 @@ TEST_CASE("reload under load: 20 edits while 100k events stream; the unchanged r
     std::atomic<bool> publish_failed{false};
     std::thread publisher([&] {
         auto start = std::chrono::steady_clock::now();
-        for (int i = 0; i < kEvents; ++i) {
+        for (int i = 0; i < kTotal; ++i) {
             if (!pub.publish("load/s", event(i, base))) publish_failed = true;
             sent = i + 1;
             if (i % 1000 == 999)  // about 20k events/s
@@ -147,7 +151,7 @@ TEST_CASE("reload under load: 20 edits while 100k events stream; the unchanged r
     CHECK(vigil.wait(20000) == 0);
     std::string l = log();
     CHECK(count_of(l, "the running rules stay") == 10);
-    CHECK(l.find(std::to_string(kEvents) + " processed") != std::string::npos);
+    CHECK(l.find(std::to_string(kTotal) + " processed") != std::string::npos);
     CHECK(l.find("churn.yaml:5:") != std::string::npos);  // errors carry file:line:col
 
     std::multiset<std::string> got;
