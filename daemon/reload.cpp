@@ -217,7 +217,8 @@ bool ReloadController::start_watcher(std::string* error, std::chrono::millisecon
         return false;
     }
     watcher_ = std::thread([this, debounce] {
-        if (!add_watches(rules_path())) spdlog::error("reload: cannot watch {}: {}", rules_path(), std::strerror(errno));
+        if (!add_watches(rules_path()))
+            spdlog::error("reload: cannot watch {}: {}", rules_path(), std::strerror(errno));
         watch_loop(debounce);
     });
     return true;
