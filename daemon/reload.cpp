@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <map>
 
 #include "rules/rule_loader.h"
 
@@ -30,12 +29,6 @@ bool rule_file_name(std::string_view name) {
         return name.size() > suf.size() && name.substr(name.size() - suf.size()) == suf;
     };
     return ends(".yaml") || ends(".yml") || ends(".lua");
-}
-
-// Watch descriptors -> folder, for the watcher thread only.
-std::map<int, std::string>& watched() {
-    static thread_local std::map<int, std::string> m;
-    return m;
 }
 
 }  // namespace
@@ -198,7 +191,7 @@ bool ReloadController::add_watches(const std::string& path) {
     if (!fs::is_directory(root, ec)) root = root.parent_path().empty() ? fs::path(".") : root.parent_path();
     auto add = [&](const fs::path& dir) {
         int wd = inotify_add_watch(inotify_fd_, dir.c_str(), kMask);
-        if (wd >= 0) watched()[wd] = dir.string();
+        if (wd >= 0) watched_[wd] = dir.string();
         return wd >= 0;
     };
     if (!add(root)) return false;
@@ -216,11 +209,9 @@ bool ReloadController::start_watcher(std::string* error, std::chrono::millisecon
         stop_watcher();
         return false;
     }
-    watcher_ = std::thread([this, debounce] {
-        if (!add_watches(rules_path()))
-            spdlog::error("reload: cannot watch {}: {}", rules_path(), std::strerror(errno));
-        watch_loop(debounce);
-    });
+    // Watches exist before this returns: no change after it is missed.
+    if (!add_watches(rules_path())) spdlog::error("reload: cannot watch {}: {}", rules_path(), std::strerror(errno));
+    watcher_ = std::thread([this, debounce] { watch_loop(debounce); });
     return true;
 }
 
@@ -253,8 +244,8 @@ void ReloadController::watch_loop(std::chrono::milliseconds debounce) {
             uint64_t v = 0;
             if (::read(wake_fd_, &v, sizeof v) == sizeof v && v >= (uint64_t{1} << 32)) break;
             if (rewatch_.exchange(false)) {
-                for (const auto& [wd, dir] : watched()) inotify_rm_watch(inotify_fd_, wd);
-                watched().clear();
+                for (const auto& [wd, dir] : watched_) inotify_rm_watch(inotify_fd_, wd);
+                watched_.clear();
                 add_watches(rules_path());
             }
         }
@@ -268,13 +259,13 @@ void ReloadController::watch_loop(std::chrono::milliseconds debounce) {
                     bool relevant = (ev->mask & IN_Q_OVERFLOW) != 0;
                     if (ev->mask & IN_ISDIR) {
                         relevant = true;
-                        auto it = watched().find(ev->wd);
-                        if (it != watched().end() && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+                        auto it = watched_.find(ev->wd);
+                        if (it != watched_.end() && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
                             add_watches(it->second + "/" + std::string(name));
                     } else if (rule_file_name(name)) {
                         relevant = true;
                     }
-                    if (ev->mask & IN_IGNORED) watched().erase(ev->wd);
+                    if (ev->mask & IN_IGNORED) watched_.erase(ev->wd);
                     if (relevant) {
                         pending = true;
                         due = Clock::now() + debounce;
@@ -287,8 +278,8 @@ void ReloadController::watch_loop(std::chrono::milliseconds debounce) {
             reload(ReloadTrigger::Watcher);
         }
     }
-    for (const auto& [wd, dir] : watched()) inotify_rm_watch(inotify_fd_, wd);
-    watched().clear();
+    for (const auto& [wd, dir] : watched_) inotify_rm_watch(inotify_fd_, wd);
+    watched_.clear();
 }
 
 }  // namespace vigil

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -97,6 +98,7 @@ private:
     RuleSetPtr rules_;
     ReloadStatus status_;
 
+    std::map<int, std::string> watched_;  // watch descriptor -> folder; the watcher thread's once started
     int inotify_fd_ = -1;
     int wake_fd_ = -1;            // eventfd to stop the watcher
     std::thread watcher_;
