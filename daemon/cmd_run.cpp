@@ -12,6 +12,7 @@
 #include "daemon/engine_worker.h"
 #include "daemon/ingest.h"
 #include "daemon/publisher.h"
+#include "daemon/reload.h"
 #include "plugins/plugin.h"
 #include "rules/rule_loader.h"
 #include "storage/log.h"
@@ -129,6 +130,11 @@ int run_daemon(const std::string& config_path) {
         spdlog::error("mqtt: {}", err);
         return 1;
     }
+    // Hot reload (docs/reload.md): SIGHUP below, the rules-folder watcher, the admin API.
+    ReloadController reloader(*cfg, rules, [&workers](RuleSetPtr next) {
+        for (auto& w : workers) w->swap_rules(next);
+    });
+    if (!reloader.start_watcher(&err)) spdlog::warn("reload: no folder watcher ({}); SIGHUP still reloads", err);
     spdlog::info("ready: {} rules from {} files, {} partitions in {}, {} worker(s), broker {}:{}", rules->rules.size(),
                  rule_files, cfg->partitions, cfg->data_dir, nworkers, cfg->mqtt.host, cfg->mqtt.port);
 
@@ -140,16 +146,7 @@ int run_daemon(const std::string& config_path) {
             spdlog::info("signal {}: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
             break;
         }
-        if (sig == SIGHUP) {
-            size_t files = 0;
-            if (RuleSetPtr next = load_rule_set(*cfg, files)) {
-                for (auto& w : workers) w->swap_rules(next);
-                rules = next;
-                spdlog::info("reload: {} rules from {} files", next->rules.size(), files);
-            } else {
-                spdlog::error("reload: the new rules have errors; the running rules stay");
-            }
-        }
+        if (sig == SIGHUP) reloader.reload(ReloadTrigger::Signal);
         uint64_t alerts = 0;
         for (auto& w : workers) alerts += w->stats().alerts;
         if (alerts != alerts_seen) {
@@ -159,6 +156,7 @@ int run_daemon(const std::string& config_path) {
     }
 
     // Stop taking events, finish what was stored, publish what we can, close.
+    reloader.stop_watcher();
     ingest.request_stop();
     source->stop();
     for (auto& w : workers) w->stop();

@@ -24,6 +24,46 @@ struct EngineWorker::Partition {
     std::unique_ptr<PartitionEngine> engine;
 };
 
+// warm_start (docs/reload.md): the records of this partition already read, by event time.
+namespace {
+WarmSource warm_source(const EventLog& log, uint32_t partition, uint64_t next) {
+    return [&log, partition, next](int64_t from, int64_t to, const std::function<void(EventPtr)>& feed) {
+        Status st = log.scan_time(partition, from, to, 0, [&](const RecordView& r) {
+            if (r.offset >= next) return true;
+            auto ev = std::make_shared<Event>();
+            ev->time = r.event_time;
+            ev->ingest_time = r.ingest_time;
+            ev->partition = r.partition;
+            ev->offset = r.offset;
+            ev->stream.assign(r.stream);
+            ev->key.assign(r.key);
+            ev->topic.assign(r.topic);
+            ev->payload.assign(r.payload);
+            if (ev->doc.parse(ev->payload)) feed(std::move(ev));
+            return true;
+        });
+        if (!st.ok) spdlog::error("worker: warm_start read of partition {} failed: {}", partition, st.error);
+    };
+}
+
+// State stored in LMDB for rules that a swap removed or reset (docs/reload.md).
+void drop_stale_state(EventLog& log, const RuleSetPtr& old, const RuleSetPtr& next, uint32_t partition) {
+    if (!old) return;
+    CommitBatch batch;
+    for (const auto& r : old->rules) {
+        const Rule* now = next ? next->find(r->id) : nullptr;
+        if (now && now->version == r->version) continue;
+        log.state_scan(r->id, partition, [&](std::string_view key, std::string_view) {
+            batch.state.push_back(StateChange{r->id, partition, std::string(key), {}, true});
+            return true;
+        });
+    }
+    if (batch.state.empty()) return;
+    CommitResult res = log.commit_batch(std::move(batch)).get();
+    if (!res.ok) spdlog::error("worker: freeing the state of removed rules failed: {}", res.error);
+}
+}  // namespace
+
 EngineWorker::EngineWorker(EventLog& log, std::vector<uint32_t> partitions, RuleSetPtr rules,
                            std::vector<StreamSpec> streams, const Clock& clock, WorkerOptions options)
     : log_(log), streams_(std::move(streams)), clock_(clock), options_(std::move(options)) {
@@ -153,13 +193,17 @@ void EngineWorker::run() {
     int64_t last_tick = 0;
     for (;;) {
         bool stopping = stop_.load();
+        RuleSetPtr next;
         {
             std::lock_guard lk(mu_);
-            if (pending_rules_) {
-                for (auto& p : parts_) p->engine->swap_rules(pending_rules_);
-                pending_rules_.reset();
-            }
+            next = std::move(pending_rules_);
+            pending_rules_.reset();
         }
+        if (next)
+            for (auto& p : parts_) {
+                drop_stale_state(log_, p->engine->rules(), next, p->id);
+                p->engine->swap_rules(next, warm_source(log_, p->id, p->next));
+            }
         bool any = false;
         for (auto& p : parts_) any |= poll_partition(*p);
         int64_t now = clock_.now_ms();

@@ -55,7 +55,9 @@ public:
     void start();
     // Processes what is already in the log, commits, and stops the thread.
     void stop();
-    // The new rule set is picked up between two events.
+    // The new rule set is picked up between two events. Fresh rules with
+    // warm_start first replay their partitions' recent log; rules removed or reset
+    // lose their LMDB state (docs/reload.md).
     void swap_rules(RuleSetPtr rules);
     WorkerStats stats() const;
     // Per-rule counters summed over this worker's partitions.

@@ -67,7 +67,29 @@ PartitionEngine::RuleEntry PartitionEngine::make_entry(RulePtr rule) {
     return e;
 }
 
-void PartitionEngine::swap_rules(RuleSetPtr rules) {
+namespace {
+class DiscardSink : public AlertSink {
+public:
+    void emit(Alert&&) override {}
+};
+}  // namespace
+
+void PartitionEngine::warm_up(RuleEntry& e, int64_t watermark, const WarmSource& warm) {
+    DiscardSink discard;
+    int64_t to = watermark == INT64_MAX ? INT64_MAX : watermark + 1;
+    warm(sub_sat(watermark, e.rule->warm_start_ms), to, [&](EventPtr ev) {
+        const Stream& s = stream_for(ev->stream);
+        if (s.watermark == kNoWatermark || ev->time > s.watermark) return;  // still buffered: comes live
+        if (!sees(e, *ev)) return;
+        EventPtr keyed = keyed_for(e, ev);
+        if (!keyed) return;
+        warm_events_++;
+        e.runtime->on_event(keyed, discard);
+    });
+    e.runtime->on_watermark(watermark, discard);
+}
+
+void PartitionEngine::swap_rules(RuleSetPtr rules, const WarmSource& warm) {
     std::vector<RuleEntry> next;
     if (rules) {
         for (const auto& rule : rules->rules) {
@@ -87,7 +109,8 @@ void PartitionEngine::swap_rules(RuleSetPtr rules) {
                 if (rule->stream.empty() || rule->stream == s->spec.name) wm = std::max(wm, s->watermark);
             if (wm != kNoWatermark) {
                 e.last_watermark = wm;
-                e.runtime->on_watermark(wm, sink_);
+                if (rule->warm_start_ms > 0 && warm) warm_up(e, wm, warm);
+                else e.runtime->on_watermark(wm, sink_);
             }
             next.push_back(std::move(e));
         }

@@ -25,13 +25,20 @@
 //  - flush(): every watermark to +infinity (INT64_MAX): every buffered event is
 //    released and every pending timer (within, absence, window) fires.
 //  - swap_rules(): a rule whose id and version are unchanged keeps its runtime and
-//    state; others start fresh and receive the current watermark.
+//    state; others start fresh and receive the current watermark; removed rules'
+//    runtimes are destroyed (their state freed). A fresh rule with `warm_start`
+//    and a `warm` source, once its stream has a watermark W, is first fed the
+//    events of [W - warm_start, W] that this engine already released (those the
+//    source yields with time <= their stream's watermark), through its `where`
+//    and key, in (event time, offset) order, then W, all with its alerts
+//    discarded; only then does it see live events (docs/reload.md).
 // Rules without a stream that see several streams receive each stream's events in
 // that stream's order and the largest watermark of their streams.
 // Failure modes: none raised; an event whose rule key cannot be extracted is
 // invisible to that rule and counted in its `errors`.
 // Thread rules: one engine per partition, used by one thread at a time.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,6 +50,10 @@
 namespace vigil {
 
 using RuntimeFactory = std::unique_ptr<RuleRuntime> (*)(RulePtr, const Clock&);
+
+// Yields the partition's stored events with from_time <= time < to_time in (event
+// time, offset) order, among those already pushed into the engine.
+using WarmSource = std::function<void(int64_t from_time, int64_t to_time, const std::function<void(EventPtr)>& feed)>;
 
 struct RuleStats {
     std::string rule;
@@ -68,7 +79,9 @@ public:
     void advance_watermark(std::string_view stream, int64_t watermark);
     void on_wall_clock(int64_t now_ms);
     void flush();
-    void swap_rules(RuleSetPtr rules);
+    void swap_rules(RuleSetPtr rules, const WarmSource& warm = {});
+    // Events fed to warming rules since the engine was built.
+    uint64_t warm_events() const { return warm_events_; }
 
     // INT64_MIN when the stream has no watermark yet.
     int64_t watermark(std::string_view stream) const;
@@ -93,6 +106,7 @@ private:
     EventPtr keyed_for(RuleEntry& r, const EventPtr& ev);
     void notify(const Stream& s);
     RuleEntry make_entry(RulePtr rule);
+    void warm_up(RuleEntry& e, int64_t watermark, const WarmSource& warm);
 
     RuleSetPtr rules_;
     std::vector<std::unique_ptr<Stream>> streams_;
@@ -104,6 +118,7 @@ private:
     uint64_t arrival_ = 0;
     uint64_t late_total_ = 0;
     uint64_t events_in_ = 0;
+    uint64_t warm_events_ = 0;
     std::string scratch_;
 };
 

@@ -98,6 +98,7 @@ struct Rule {
     EmitSpec emit;
     std::string late_topic;
     StateOnChange state_on_change = StateOnChange::Reset;
+    int64_t warm_start_ms = 0;  // hot reload: a fresh runtime first replays this much of the log (0: starts empty)
     uint32_t max_keys = 100000;
     std::string version;  // 8 hex digits: hash of the normalized definition
     SourcePos pos;        // where `rule:` was written

@@ -13,7 +13,7 @@ const std::vector<std::string> kRuleKeys = {
     "rule",  "description", "severity",  "tags",      "enabled",   "stream",     "key",
     "where", "pattern",     "within",    "within_type", "skip",    "window",     "grace",
     "aggregate", "having",  "emit_when", "lua",       "emit",      "late_topic", "state_on_change",
-    "max_partial_matches",  "max_keys"};
+    "max_partial_matches",  "max_keys",    "warm_start"};
 const std::vector<std::string> kPatternOnly = {"within", "within_type", "skip", "max_partial_matches"};
 const std::vector<std::string> kWindowOnly = {"grace", "aggregate", "having", "emit_when"};
 const std::vector<std::string> kSeverities = {"info", "low", "medium", "high", "critical"};
@@ -234,6 +234,7 @@ ParsedRule parse_rule(YamlFile& f, const YAML::Node& node, const std::vector<Str
     size_t soc = 0;
     if (m.get_enum("state_on_change", {"reset", "keep"}, soc))
         r->state_on_change = soc == 0 ? StateOnChange::Reset : StateOnChange::Keep;
+    m.get_duration("warm_start", r->warm_start_ms);
     int64_t v = 0;
     if (m.get_int("max_keys", v, 1, 100'000'000)) r->max_keys = static_cast<uint32_t>(v);
     if (f.diags().error_count() > errors_before) return out;

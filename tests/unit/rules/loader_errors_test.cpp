@@ -23,7 +23,7 @@ const Case kCases[] = {
     {"unknown rule key without hint", HEAD "zzzzzz: 1\npattern:\n  - name: a\n",
      "r.yaml:3:1: error: unknown key \"zzzzzz\" in rule (known keys: rule, description, severity, tags, enabled, "
      "stream, key, where, pattern, within, within_type, skip, window, grace, aggregate, having, emit_when, lua, "
-     "emit, late_topic, state_on_change, max_partial_matches, max_keys, tests)"},
+     "emit, late_topic, state_on_change, max_partial_matches, max_keys, warm_start, tests)"},
     {"unknown stage key", HEAD "pattern:\n  - name: a\n    tims: 3\n",
      "r.yaml:5:5: error: unknown key \"tims\" (did you mean \"times\"?)"},
     {"duplicate key", HEAD "pattern:\n  - name: a\nstream: sensors\n",
