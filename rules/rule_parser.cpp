@@ -228,9 +228,9 @@ ParsedRule parse_rule(YamlFile& f, const YAML::Node& node, const std::vector<Str
         if (r->body == RuleBody::Window) parse_window(f, m, *r);
     }
     parse_emit(f, m, *r, payload_scope(*r));
-    if (m.get_string("late_topic", r->late_topic) && r->late_topic.find_first_of("+#{") != std::string::npos)
+    if (m.get_string("late_topic", r->late_topic) && r->late_topic.find_first_of("+#") != std::string::npos)
         f.error(m.value_pos("late_topic"), "bad late_topic \"" + r->late_topic +
-                                               "\": a fixed topic, without wildcards or placeholders");
+                                               "\": a topic to publish to cannot hold the wildcards + or #");
     size_t soc = 0;
     if (m.get_enum("state_on_change", {"reset", "keep"}, soc))
         r->state_on_change = soc == 0 ? StateOnChange::Reset : StateOnChange::Keep;

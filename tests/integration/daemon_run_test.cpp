@@ -52,7 +52,7 @@ struct Daemon {
 
 }  // namespace
 
-TEST_CASE("vigil run: events over MQTT raise the expected alerts; malformed payloads are counted and skipped") {
+TEST_CASE("vigil run: events over MQTT raise the expected alerts, malformed payloads are counted and skipped") {
     TempDir dir;
     Broker broker(dir);
     REQUIRE(broker.start());

@@ -79,7 +79,7 @@ size_t count_of(const std::string& text, const std::string& what) {
 
 }  // namespace
 
-TEST_CASE("reload under load: 20 edits while 100k events stream; the unchanged rule's alerts are exact") {
+TEST_CASE("reload under load: 20 edits while 100k events stream, the unchanged rule's alerts are exact") {
     TempDir dir;
     Broker broker(dir);
     REQUIRE(broker.start());

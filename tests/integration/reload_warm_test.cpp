@@ -47,7 +47,7 @@ size_t count_rule(const Collector& c, const std::string& rule) {
 
 }  // namespace
 
-TEST_CASE("reload: a rule added with warm_start catches a pattern begun before it; SIGHUP refuses data_dir") {
+TEST_CASE("reload: a rule added with warm_start catches a pattern begun before it, SIGHUP refuses data_dir") {
     TempDir dir;
     Broker broker(dir);
     REQUIRE(broker.start());

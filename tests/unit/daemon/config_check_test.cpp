@@ -61,7 +61,7 @@ TEST_CASE("check: errors in config and rules, sorted by file and line") {
                      "3 errors, 0 warnings\n");
 }
 
-TEST_CASE("check: explicit paths override the config's rules; warnings keep exit 0") {
+TEST_CASE("check: explicit paths override the config's rules, warnings keep exit 0") {
     TempDir t;
     std::string cfg = t.write("vigil.yaml", kConfig);
     std::string one = t.write("one.yaml", "rule: w\nstream: sensors\nwindow: {type: tumbling, size: 1m}\n");

@@ -56,7 +56,7 @@ bool eventually(const std::function<bool()>& pred, int timeout_ms = 5000) {
 
 }  // namespace
 
-TEST_CASE("reload: a valid edit is applied; unchanged, changed, added and removed rules are counted") {
+TEST_CASE("reload: a valid edit is applied, unchanged, changed, added and removed rules are counted") {
     Fixture f;
     RuleSetPtr before = f.ctl->rules();
     f.dir.write("rules/b.yaml", pattern_rule("b"));
@@ -125,7 +125,7 @@ TEST_CASE("reload: an invalid edit keeps the running set and reports file:line:c
     CHECK(f.ctl->metrics_text().find("vigil_reloads_total{result=\"ok\"} 1") != std::string::npos);
 }
 
-TEST_CASE("reload: a broken config file keeps everything; restart-only settings are refused by name") {
+TEST_CASE("reload: a broken config file keeps everything, restart-only settings are refused by name") {
     Fixture f;
     f.dir.write("vigil.yaml", config_yaml() + "partitons: 3\n");
     ReloadOutcome o = f.ctl->reload(ReloadTrigger::Signal);

@@ -146,7 +146,7 @@ TEST_CASE("aggregates: sliding removal matches a recomputation") {
     CHECK(sl.events() == 4);
 }
 
-TEST_CASE("aggregates: collect keeps the first 100 values; unknown functions are refused") {
+TEST_CASE("aggregates: collect keeps the first 100 values, unknown functions are refused") {
     AggPlan plan;
     REQUIRE(AggPlan::build({agg("all", "collect", field("v"))}, plan, nullptr));
     Accumulator acc(plan);

@@ -86,7 +86,7 @@ TEST_CASE("lua runtime: state persists per key and ctx.emit raises lua alerts") 
     CHECK(rt->describe_key("nobody") == R"({"key":"nobody","state":null,"timers":[]})");
 }
 
-TEST_CASE("lua runtime: the same input gives the same alert ids; ids differ per event and per emit") {
+TEST_CASE("lua runtime: the same input gives the same alert ids, ids differ per event and per emit") {
     const char* src = R"(
 function on_event(ev, state, ctx)
   ctx.emit{ n = 1 }
@@ -267,7 +267,7 @@ TEST_CASE("lua runtime: max_keys drops the least recently used key") {
     CHECK(rt->describe_key("b") == R"({"key":"b","state":{"seen":1},"timers":[]})");
 }
 
-TEST_CASE("lua runtime: an overrunning rule is stopped, counted and disabled; another keeps working") {
+TEST_CASE("lua runtime: an overrunning rule is stopped, counted and disabled, another keeps working") {
     auto level = spdlog::get_level();
     spdlog::set_level(spdlog::level::off);
     LuaLimits limits;

@@ -92,7 +92,7 @@ TEST_CASE("nfa: optional stage (Flink: only stages that matched appear)") {
     CHECK(h.sink.alerts[0].events[1].first == "c");
 }
 
-TEST_CASE("nfa: until closes a loop; the closing event may start the next stage") {
+TEST_CASE("nfa: until closes a loop, the closing event may start the next stage") {
     auto rule = pattern_rule({stage({.name = "a", .max = kUnbounded, .greedy = true, .until = is("u")}),
                               stage({.name = "b"})});
     Harness h(rule);

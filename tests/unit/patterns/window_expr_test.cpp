@@ -45,7 +45,7 @@ TEST_CASE("having and payload see the aggregates by name") {
     CHECK(a.to_json().find("\"window\":{\"start\":0,\"end\":300000}") != std::string::npos);
 }
 
-TEST_CASE("having on a null aggregate is false; count(expr) counts non-null values") {
+TEST_CASE("having on a null aggregate is false, count(expr) counts non-null values") {
     auto r = window_rule(WindowType::Tumbling, {agg("hi", "max", compile("temp")), agg("k", "count", compile("temp"))});
     r->window.size_ms = 1'000;
     r->window.having = compile("hi > 10 || k == 0", {"hi", "k"});

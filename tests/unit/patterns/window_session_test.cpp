@@ -58,7 +58,7 @@ TEST_CASE("session: an out-of-order event between two sessions merges them (Kafk
     CHECK(Values(h.alerts()[0]).num("s") == 10);
 }
 
-TEST_CASE("session: a late event for a closed session is refused; grace keeps it open") {
+TEST_CASE("session: a late event for a closed session is refused, grace keeps it open") {
     Harness h(session(5, 10));
     h.ev("a", 100, "{}");
     h.wm(115);  // 115 = end + gap + grace: still open

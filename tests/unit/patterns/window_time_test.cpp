@@ -106,7 +106,7 @@ TEST_CASE("hopping: a late event enters only the windows still open") {
     CHECK(Values(h.alerts()[1]).num("n") == 2);
 }
 
-TEST_CASE("having filters results; on_update emits each change with distinct ids") {
+TEST_CASE("having filters results, on_update emits each change with distinct ids") {
     auto r = tumbling(60'000);
     r->window.having = std::make_shared<VarAbove>(1, 5);  // s > 5
     r->window.emit_when = EmitWhen::OnUpdate;

@@ -148,8 +148,8 @@ const Case kCases[] = {
     {"emit topic with an unknown placeholder", HEAD "pattern:\n  - name: a\nemit: {topic: \"a/{rules}\"}\n",
      "r.yaml:5:16: error: bad topic \"a/{rules}\": unknown placeholder \"{rules}\" (use {rule}, {key}, {severity} "
      "or {kind})"},
-    {"late_topic with a placeholder", HEAD "pattern:\n  - name: a\nlate_topic: late/{key}\n",
-     "r.yaml:5:13: error: bad late_topic \"late/{key}\": a fixed topic, without wildcards or placeholders"},
+    {"late_topic with a wildcard", HEAD "pattern:\n  - name: a\nlate_topic: late/#\n",
+     "r.yaml:5:13: error: bad late_topic \"late/#\": a topic to publish to cannot hold the wildcards + or #"},
     {"empty value", HEAD "pattern:\n  - name: a\nlate_topic:\n\n# a comment\nemit: {}\n",
      "r.yaml:5:12: error: \"late_topic\" must be a string, got nothing"},
     {"empty value followed by a comment", HEAD "pattern:\n  - name:   # to do\n",

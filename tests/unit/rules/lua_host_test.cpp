@@ -241,7 +241,7 @@ function p(s) return s:find("needle", 1, true) end)");
     CHECK(host->call("p", &hay, 1, scratch).number == 17);
 }
 
-TEST_CASE("lua host: disabled after K consecutive overruns; a success resets the run") {
+TEST_CASE("lua host: disabled after K consecutive overruns, a success resets the run") {
     LuaLimits limits;
     limits.instructions = 100000;
     limits.max_consecutive_overruns = 3;

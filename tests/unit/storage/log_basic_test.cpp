@@ -68,7 +68,7 @@ TEST_CASE("log: partition_for_key is stable_hash64 modulo the partition count") 
     CHECK(res.partition == log->partition_for_key("card-42"));
 }
 
-TEST_CASE("log: reopen keeps data and offsets continue; another partition count is refused") {
+TEST_CASE("log: reopen keeps data and offsets continue, another partition count is refused") {
     TempDir tmp;
     std::string dir = tmp.sub("data"), err;
     {

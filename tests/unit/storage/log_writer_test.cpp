@@ -161,7 +161,7 @@ TEST_CASE("writer: disk full (file size limit) is a clear error for every waiter
     for (size_t i = 0; i < recs.size(); ++i) CHECK(recs[i].offset == i + 1);
 }
 
-TEST_CASE("writer: commit_batch stores offsets, state and alerts atomically; outbox delete") {
+TEST_CASE("writer: commit_batch stores offsets, state and alerts atomically, outbox delete") {
     TempDir tmp;
     LogOptions o = small_log(tmp.sub("data"), 2);
     o.map_size = 256 << 10;
