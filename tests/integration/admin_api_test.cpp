@@ -4,7 +4,15 @@
 #include <httplib.h>
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
 
 #include <regex>
 
@@ -41,6 +49,30 @@ std::string reading(const std::string& device, int64_t ts, double value) {
     return R"({"device":")" + device + R"(","ts":)" + std::to_string(ts) + R"(,"value":)" + std::to_string(value) + "}";
 }
 
+// A datagram socket standing in for systemd's $NOTIFY_SOCKET.
+struct NotifySocket {
+    int fd = -1;
+    std::string path;
+    explicit NotifySocket(const TempDir& dir) : path(dir.file("notify.sock")) {
+        fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        std::memcpy(sa.sun_path, path.data(), std::min(path.size(), sizeof(sa.sun_path) - 1));
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
+        timeval tv{0, 100000};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    ~NotifySocket() { ::close(fd); }
+    // Reads datagrams until one starts with `prefix` (true) or timeout_ms passes.
+    bool wait_for(const std::string& prefix, int timeout_ms) {
+        return eventually([&] {
+            char buf[1024];
+            ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            return n > 0 && std::string(buf, static_cast<size_t>(n)).rfind(prefix, 0) == 0;
+        }, timeout_ms);
+    }
+};
+
 // The value of one sample line of the Prometheus text ("" when absent).
 std::string sample(const std::string& metrics, const std::string& series) {
     size_t at = metrics.find("\n" + series + " ");
@@ -62,9 +94,18 @@ TEST_CASE("admin API: metrics, rule list, per-key state, disable/enable and relo
 
     Collector alerts(broker.port(), "vigil/alerts/#");
     REQUIRE(alerts.connected());
+    // As under systemd: vigil inherits NOTIFY_SOCKET and WATCHDOG_USEC.
+    NotifySocket notify(dir);
+    ::setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
+    ::setenv("WATCHDOG_USEC", "200000", 1);
     ChildProcess vigil;
-    REQUIRE(vigil.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("out"), dir.file("err")));
+    bool started = vigil.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("out"), dir.file("err"));
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    REQUIRE(started);
     auto log = [&] { return read_file(dir.file("err")); };
+    REQUIRE_MESSAGE(notify.wait_for("READY=1", 15000), log());
+    CHECK(notify.wait_for("WATCHDOG=1", 5000));
     REQUIRE_MESSAGE(wait_port(admin_port, 15000), log());
     httplib::Client http("127.0.0.1", admin_port);
     httplib::Headers auth{{"Authorization", "Bearer t0k"}};
@@ -161,6 +202,8 @@ TEST_CASE("admin API: metrics, rule list, per-key state, disable/enable and relo
     REQUIRE(r);
     CHECK(r->status == 200);
     CHECK(r->body.find(R"("ok":true,"rules":1)") != std::string::npos);
+    CHECK(notify.wait_for("RELOADING=1\nMONOTONIC_USEC=", 5000));
+    CHECK(notify.wait_for("READY=1", 5000));
     dir.write("rules/pump.yaml", std::string(kRule) + "bogus_key: 1\n");
     r = http.Post("/api/v1/reload", auth, "", "text/plain");
     REQUIRE(r);
@@ -177,6 +220,7 @@ TEST_CASE("admin API: metrics, rule list, per-key state, disable/enable and relo
     CHECK(sample(mr->body, "vigil_config_last_reload_successful") == "0");
 
     vigil.signal(SIGTERM);
+    CHECK(notify.wait_for("STOPPING=1", 5000));
     CHECK(vigil.wait(10000) == 0);
 }
 
