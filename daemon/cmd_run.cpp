@@ -5,14 +5,18 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <fstream>
 
+#include "daemon/admin_daemon.h"
+#include "daemon/admin_server.h"
 #include "daemon/commands.h"
 #include "daemon/config.h"
 #include "daemon/engine_worker.h"
 #include "daemon/ingest.h"
 #include "daemon/publisher.h"
 #include "daemon/reload.h"
+#include "daemon/sd_notify.h"
 #include "plugins/plugin.h"
 #include "rules/rule_loader.h"
 #include "storage/log.h"
@@ -55,10 +59,11 @@ LogOptions log_options(const Config& c) {
     return o;
 }
 
-RuleSetPtr load_rule_set(const Config& cfg, size_t& files) {
+RuleSetPtr load_rule_set(const Config& cfg, size_t& files, std::vector<Diagnostic>* errors = nullptr) {
     Diagnostics diags;
     LoadedRules loaded = load_rules({cfg.rules}, cfg.streams, diags);
     for (const auto& d : diags.items()) {
+        if (errors && d.severity == Diagnostic::Severity::Error) errors->push_back(d);
         if (d.severity == Diagnostic::Severity::Error) spdlog::error("{}", d.to_string());
         else spdlog::warn("{}", d.to_string());
     }
@@ -74,6 +79,7 @@ int run_daemon(const std::string& config_path) {
         return 1;
     }
     spdlog::set_level(spdlog::level::from_str(cfg->log.level));
+    apply_log_format(cfg->log.format);
     size_t rule_files = 0;
     RuleSetPtr rules = load_rule_set(*cfg, rule_files);
     if (!rules) {
@@ -118,11 +124,13 @@ int run_daemon(const std::string& config_path) {
     for (auto& w : workers) w->start();
 
     Ingest ingest(*log);
+    StreamCounters stream_counters(cfg->streams);
     SourceContext src;
     src.streams = cfg->streams;
     src.mqtt = mqtt_options(cfg->mqtt);
     src.connections = cfg->mqtt.connections;
-    src.ingest = [&ingest](const StreamSpec& s, std::string_view topic, std::string_view payload) {
+    src.ingest = [&ingest, &stream_counters](const StreamSpec& s, std::string_view topic, std::string_view payload) {
+        stream_counters.count(s.name);
         ingest.on_message(s, topic, payload);
     };
     auto source = find_source_plugin("mqtt")->create(src);
@@ -130,13 +138,69 @@ int run_daemon(const std::string& config_path) {
         spdlog::error("mqtt: {}", err);
         return 1;
     }
-    // Hot reload (docs/reload.md): SIGHUP below, the rules-folder watcher, the admin API.
-    ReloadController reloader(*cfg, rules, [&workers](RuleSetPtr next) {
+    // Hot reload (docs/reload.md): SIGHUP, the rules-folder watcher and POST /api/v1/reload
+    // all go through the controller; the admin API's view of the rules follows it.
+    DaemonRules daemon_rules;
+    daemon_rules.rules = rules;
+    ReloadController reloader(*cfg, rules, [&workers, &daemon_rules](RuleSetPtr next) {
         for (auto& w : workers) w->swap_rules(next);
+        std::lock_guard lk(daemon_rules.mu);
+        daemon_rules.rules = next;
     });
+    auto reload_now = [&](ReloadTrigger trigger) -> AdminReloadResult {
+        sd_notify_send(sd_reloading_message());
+        ReloadOutcome o = reloader.reload(trigger);
+        AdminReloadResult out;
+        out.ok = o.ok;
+        out.rules = o.rules;
+        out.errors = o.errors;
+        for (const auto& r : o.refused) out.errors.push_back("not reloadable without a restart: " + r);
+        out.message = o.ok ? "reloaded " + std::to_string(o.rules) + " rules from " + std::to_string(o.files) + " files"
+                           : "the new rules have errors; the running rules stay";
+        sd_notify_send("READY=1\nSTATUS=running");
+        return out;
+    };
     if (!reloader.start_watcher(&err)) spdlog::warn("reload: no folder watcher ({}); SIGHUP still reloads", err);
+    // The admin API's reload counters and errors, from the controller's status.
+    auto sync_reload_status = [&] {
+        ReloadStatus st = reloader.status();
+        std::lock_guard lk(daemon_rules.mu);
+        daemon_rules.reloads_ok = st.ok;
+        daemon_rules.reloads_failed = st.failed;
+        daemon_rules.last_reload_ok = st.last_ok;
+        if (st.last_ok && st.last_reload_ms > 0) daemon_rules.last_reload_success_s = st.last_reload_ms / 1000;
+        daemon_rules.last_errors.clear();
+        for (const auto& e : st.last_errors) daemon_rules.last_errors.emplace(e.substr(0, e.find(':')), e);
+    };
+
+    std::atomic<bool> ready{false};
+    DaemonView view;
+    view.cfg = &*cfg;
+    view.log = log.get();
+    view.ingest = &ingest;
+    view.workers = &workers;
+    view.publisher = &publisher;
+    view.source = [&source] { return static_cast<const Source*>(source.get()); };
+    view.streams = &stream_counters;
+    view.rules = &daemon_rules;
+    view.reload = [&] {
+        AdminReloadResult r = reload_now(ReloadTrigger::Api);
+        sync_reload_status();
+        return r;
+    };
+    view.ready = &ready;
+    AdminServer admin({cfg->admin.listen, cfg->admin.token}, make_admin_callbacks(view));
+    if (!admin.start(&err)) {
+        spdlog::error("{}", err);
+        return 1;
+    }
+    ready = true;
     spdlog::info("ready: {} rules from {} files, {} partitions in {}, {} worker(s), broker {}:{}", rules->rules.size(),
                  rule_files, cfg->partitions, cfg->data_dir, nworkers, cfg->mqtt.host, cfg->mqtt.port);
+    if (std::string why; !sd_notify_send("READY=1\nSTATUS=running", &why) && !why.empty())
+        spdlog::warn("systemd notify: {}", why);
+    int64_t watchdog_ms = sd_watchdog_interval_ms();
+    auto last_watchdog = std::chrono::steady_clock::now();
 
     uint64_t alerts_seen = 0;
     for (;;) {
@@ -144,9 +208,15 @@ int run_daemon(const std::string& config_path) {
         int sig = sigtimedwait(&sigs, nullptr, &timeout);
         if (sig == SIGINT || sig == SIGTERM) {
             spdlog::info("signal {}: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            sd_notify_send("STOPPING=1");
             break;
         }
-        if (sig == SIGHUP) reloader.reload(ReloadTrigger::Signal);
+        if (sig == SIGHUP) reload_now(ReloadTrigger::Signal);
+        sync_reload_status();
+        if (watchdog_ms > 0 && std::chrono::steady_clock::now() - last_watchdog >= std::chrono::milliseconds(watchdog_ms)) {
+            sd_notify_send("WATCHDOG=1");
+            last_watchdog = std::chrono::steady_clock::now();
+        }
         uint64_t alerts = 0;
         for (auto& w : workers) alerts += w->stats().alerts;
         if (alerts != alerts_seen) {
@@ -157,6 +227,7 @@ int run_daemon(const std::string& config_path) {
 
     // Stop taking events, finish what was stored, publish what we can, close.
     reloader.stop_watcher();
+    admin.stop();
     ingest.request_stop();
     source->stop();
     for (auto& w : workers) w->stop();
