@@ -5,13 +5,17 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <fstream>
 
+#include "daemon/admin_daemon.h"
+#include "daemon/admin_server.h"
 #include "daemon/commands.h"
 #include "daemon/config.h"
 #include "daemon/engine_worker.h"
 #include "daemon/ingest.h"
 #include "daemon/publisher.h"
+#include "daemon/sd_notify.h"
 #include "plugins/plugin.h"
 #include "rules/rule_loader.h"
 #include "storage/log.h"
@@ -54,10 +58,11 @@ LogOptions log_options(const Config& c) {
     return o;
 }
 
-RuleSetPtr load_rule_set(const Config& cfg, size_t& files) {
+RuleSetPtr load_rule_set(const Config& cfg, size_t& files, std::vector<Diagnostic>* errors = nullptr) {
     Diagnostics diags;
     LoadedRules loaded = load_rules({cfg.rules}, cfg.streams, diags);
     for (const auto& d : diags.items()) {
+        if (errors && d.severity == Diagnostic::Severity::Error) errors->push_back(d);
         if (d.severity == Diagnostic::Severity::Error) spdlog::error("{}", d.to_string());
         else spdlog::warn("{}", d.to_string());
     }
@@ -73,6 +78,7 @@ int run_daemon(const std::string& config_path) {
         return 1;
     }
     spdlog::set_level(spdlog::level::from_str(cfg->log.level));
+    apply_log_format(cfg->log.format);
     size_t rule_files = 0;
     RuleSetPtr rules = load_rule_set(*cfg, rule_files);
     if (!rules) {
@@ -117,11 +123,13 @@ int run_daemon(const std::string& config_path) {
     for (auto& w : workers) w->start();
 
     Ingest ingest(*log);
+    StreamCounters stream_counters(cfg->streams);
     SourceContext src;
     src.streams = cfg->streams;
     src.mqtt = mqtt_options(cfg->mqtt);
     src.connections = cfg->mqtt.connections;
-    src.ingest = [&ingest](const StreamSpec& s, std::string_view topic, std::string_view payload) {
+    src.ingest = [&ingest, &stream_counters](const StreamSpec& s, std::string_view topic, std::string_view payload) {
+        stream_counters.count(s.name);
         ingest.on_message(s, topic, payload);
     };
     auto source = find_source_plugin("mqtt")->create(src);
@@ -129,8 +137,69 @@ int run_daemon(const std::string& config_path) {
         spdlog::error("mqtt: {}", err);
         return 1;
     }
+
+    // Reload (SIGHUP and POST /api/v1/reload): one at a time; the running rules stay on errors.
+    DaemonRules daemon_rules;
+    daemon_rules.rules = rules;
+    std::mutex reload_mu;
+    auto reload_now = [&]() -> ReloadOutcome {
+        std::lock_guard reload_lk(reload_mu);
+        sd_notify_send(sd_reloading_message());
+        ReloadOutcome out;
+        size_t files = 0;
+        std::vector<Diagnostic> errors;
+        RuleSetPtr next = load_rule_set(*cfg, files, &errors);
+        std::lock_guard lk(daemon_rules.mu);
+        daemon_rules.last_errors.clear();
+        if (next) {
+            for (auto& w : workers) w->swap_rules(next);
+            daemon_rules.rules = next;
+            daemon_rules.reloads_ok++;
+            daemon_rules.last_reload_ok = true;
+            daemon_rules.last_reload_success_s = std::chrono::duration_cast<std::chrono::seconds>(
+                std::chrono::system_clock::now().time_since_epoch()).count();
+            out.ok = true;
+            out.rules = next->rules.size();
+            out.message = "reloaded " + std::to_string(out.rules) + " rules from " + std::to_string(files) + " files";
+            spdlog::info("reload: {} rules from {} files", next->rules.size(), files);
+        } else {
+            for (const auto& d : errors) {
+                daemon_rules.last_errors.emplace(d.pos.file, d.to_string());
+                out.errors.push_back(d.to_string());
+            }
+            daemon_rules.reloads_failed++;
+            daemon_rules.last_reload_ok = false;
+            out.rules = daemon_rules.rules ? daemon_rules.rules->rules.size() : 0;
+            out.message = "the new rules have errors; the running rules stay";
+            spdlog::error("reload: the new rules have errors; the running rules stay");
+        }
+        sd_notify_send("READY=1\nSTATUS=running");
+        return out;
+    };
+
+    std::atomic<bool> ready{false};
+    DaemonView view;
+    view.cfg = &*cfg;
+    view.log = log.get();
+    view.ingest = &ingest;
+    view.workers = &workers;
+    view.publisher = &publisher;
+    view.source = [&source] { return static_cast<const Source*>(source.get()); };
+    view.streams = &stream_counters;
+    view.rules = &daemon_rules;
+    view.reload = reload_now;
+    view.ready = &ready;
+    AdminServer admin({cfg->admin.listen, cfg->admin.token}, make_admin_callbacks(view));
+    if (!admin.start(&err)) {
+        spdlog::error("{}", err);
+        return 1;
+    }
+    ready = true;
     spdlog::info("ready: {} rules from {} files, {} partitions in {}, {} worker(s), broker {}:{}", rules->rules.size(),
                  rule_files, cfg->partitions, cfg->data_dir, nworkers, cfg->mqtt.host, cfg->mqtt.port);
+    sd_notify_send("READY=1\nSTATUS=running");
+    int64_t watchdog_ms = sd_watchdog_interval_ms();
+    auto last_watchdog = std::chrono::steady_clock::now();
 
     uint64_t alerts_seen = 0;
     for (;;) {
@@ -138,17 +207,13 @@ int run_daemon(const std::string& config_path) {
         int sig = sigtimedwait(&sigs, nullptr, &timeout);
         if (sig == SIGINT || sig == SIGTERM) {
             spdlog::info("signal {}: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            sd_notify_send("STOPPING=1");
             break;
         }
-        if (sig == SIGHUP) {
-            size_t files = 0;
-            if (RuleSetPtr next = load_rule_set(*cfg, files)) {
-                for (auto& w : workers) w->swap_rules(next);
-                rules = next;
-                spdlog::info("reload: {} rules from {} files", next->rules.size(), files);
-            } else {
-                spdlog::error("reload: the new rules have errors; the running rules stay");
-            }
+        if (sig == SIGHUP) reload_now();
+        if (watchdog_ms > 0 && std::chrono::steady_clock::now() - last_watchdog >= std::chrono::milliseconds(watchdog_ms)) {
+            sd_notify_send("WATCHDOG=1");
+            last_watchdog = std::chrono::steady_clock::now();
         }
         uint64_t alerts = 0;
         for (auto& w : workers) alerts += w->stats().alerts;
@@ -159,6 +224,7 @@ int run_daemon(const std::string& config_path) {
     }
 
     // Stop taking events, finish what was stored, publish what we can, close.
+    admin.stop();
     ingest.request_stop();
     source->stop();
     for (auto& w : workers) w->stop();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 
 #include "daemon/rate_limit.h"
 #include "storage/log.h"
@@ -26,7 +27,7 @@ struct EngineWorker::Partition {
 
 EngineWorker::EngineWorker(EventLog& log, std::vector<uint32_t> partitions, RuleSetPtr rules,
                            std::vector<StreamSpec> streams, const Clock& clock, WorkerOptions options)
-    : log_(log), streams_(std::move(streams)), clock_(clock), options_(std::move(options)) {
+    : log_(log), streams_(std::move(streams)), clock_(clock), options_(std::move(options)), all_rules_(rules) {
     for (uint32_t id : partitions) {
         auto p = std::make_unique<Partition>();
         p->id = id;
@@ -41,6 +42,7 @@ EngineWorker::~EngineWorker() { stop(); }
 
 void EngineWorker::start() {
     last_commit_ms_ = clock_.now_ms();
+    running_ = true;
     thread_ = std::thread([this] { run(); });
 }
 
@@ -51,7 +53,8 @@ void EngineWorker::stop() {
 
 void EngineWorker::swap_rules(RuleSetPtr rules) {
     std::lock_guard lk(mu_);
-    pending_rules_ = std::move(rules);
+    all_rules_ = std::move(rules);
+    pending_rules_ = without_disabled(all_rules_);
 }
 
 WorkerStats EngineWorker::stats() const {
@@ -189,10 +192,75 @@ void EngineWorker::run() {
             std::lock_guard lk(mu_);
             rule_stats_ = std::move(snapshot);
         }
+        run_tasks();
         checkpoint(stopping && !any);
         if (stopping && !any) break;
         if (!any) log_.wait_for(parts_.front()->id, parts_.front()->next - 1, std::chrono::milliseconds(20));
     }
+    {
+        std::lock_guard lk(mu_);
+        running_ = false;
+    }
+    run_tasks();  // those queued before running_ fell
+}
+
+// An inspection task: the caller waits on `cv` for `done`; `cancelled` (set by a
+// caller that gave up) keeps the worker from running it later.
+struct EngineWorker::Task {
+    std::function<void(uint32_t, const PartitionEngine&)> fn;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    bool cancelled = false;
+};
+
+bool EngineWorker::inspect(const std::function<void(uint32_t, const PartitionEngine&)>& fn,
+                           std::chrono::milliseconds timeout) {
+    auto task = std::make_shared<Task>();
+    task->fn = fn;
+    {
+        std::lock_guard lk(mu_);
+        if (!running_) return false;
+        tasks_.push_back(task);
+    }
+    std::unique_lock lk(task->mu);
+    if (task->cv.wait_for(lk, timeout, [&] { return task->done; })) return true;
+    task->cancelled = true;
+    return false;
+}
+
+void EngineWorker::run_tasks() {
+    std::vector<std::shared_ptr<Task>> tasks;
+    {
+        std::lock_guard lk(mu_);
+        tasks.swap(tasks_);
+    }
+    for (auto& t : tasks) {
+        std::lock_guard lk(t->mu);
+        if (t->cancelled) continue;
+        for (auto& p : parts_) t->fn(p->id, *p->engine);
+        t->done = true;
+        t->cv.notify_all();
+    }
+}
+
+RuleSetPtr EngineWorker::without_disabled(const RuleSetPtr& rules) const {
+    if (!rules || disabled_.empty()) return rules;
+    auto out = std::make_shared<RuleSet>();
+    for (const auto& r : rules->rules)
+        if (!disabled_.count(r->id)) out->rules.push_back(r);
+    return out;
+}
+
+void EngineWorker::set_rule_enabled(const std::string& id, bool enabled) {
+    std::lock_guard lk(mu_);
+    bool changed = enabled ? disabled_.erase(id) > 0 : disabled_.insert(id).second;
+    if (changed) pending_rules_ = without_disabled(all_rules_);
+}
+
+bool EngineWorker::rule_enabled(const std::string& id) const {
+    std::lock_guard lk(mu_);
+    return !disabled_.count(id);
 }
 
 }  // namespace vigil

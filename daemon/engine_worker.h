@@ -12,8 +12,14 @@
 // buffered for reordering are not counted as consumed, so a restart reads them
 // again. Rule state itself is not yet checkpointed: after a restart, partial
 // matches and open windows start empty (the crash-safe state issue).
-// Thread rules: start/stop/swap_rules from the controlling thread.
+// Thread rules: start/stop/swap_rules from the controlling thread. inspect() and
+// set_rule_enabled() may be called from any thread (the admin API): inspect runs
+// its task on the worker thread between two batches, so engines are only ever
+// touched by their own thread.
 #include <atomic>
+#include <chrono>
+#include <functional>
+#include <set>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -61,7 +67,19 @@ public:
     // Per-rule counters summed over this worker's partitions.
     std::vector<RuleStats> rule_stats() const;
 
+    // Runs fn(partition, engine) for each of this worker's partitions on the worker
+    // thread, between two batches, and waits for it up to `timeout`. False when the
+    // thread is not running or did not get to it in time (then it never runs).
+    bool inspect(const std::function<void(uint32_t, const PartitionEngine&)>& fn, std::chrono::milliseconds timeout);
+    // A disabled rule is left out of this worker's engines (its in-memory state is
+    // dropped; enabling starts it fresh). Kept across swap_rules.
+    void set_rule_enabled(const std::string& id, bool enabled);
+    bool rule_enabled(const std::string& id) const;
+
 private:
+    struct Task;
+    RuleSetPtr without_disabled(const RuleSetPtr& rules) const;  // mu_ held
+    void run_tasks();
     struct Partition;
     class Collector;
     void run();
@@ -79,6 +97,10 @@ private:
     RuleSetPtr pending_rules_;
     WorkerStats stats_;
     std::vector<RuleStats> rule_stats_;
+    RuleSetPtr all_rules_;                 // the last set given, disabled ones included
+    std::set<std::string> disabled_;
+    std::vector<std::shared_ptr<Task>> tasks_;
+    std::atomic<bool> running_{false};
     uint64_t since_commit_ = 0;
     int64_t last_commit_ms_ = 0;
 };

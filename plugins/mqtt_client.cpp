@@ -44,6 +44,12 @@ struct MqttClientCallbacks {
         // libmosquitto does not expose the DUP flag; a redelivery is seen as a duplicate downstream.
         self->callbacks_.on_message(msg->topic, payload, false);
     }
+    // libmosquitto's own errors, among them the TLS handshake's OpenSSL reasons
+    // ("certificate verify failed"); bounded by the reconnect backoff.
+    static void on_log(mosquitto*, void* obj, int level, const char* str) {
+        if (level != MOSQ_LOG_ERR || !str) return;
+        spdlog::warn("mqtt {}: {}", static_cast<MqttClient*>(obj)->options_.client_id, str);
+    }
     static void on_publish(mosquitto*, void* obj, int mid, int /*reason*/, const mosquitto_property*) {
         auto* self = static_cast<MqttClient*>(obj);
         if (self->callbacks_.on_published) self->callbacks_.on_published(mid);
@@ -92,6 +98,7 @@ bool MqttClient::start(std::string* error) {
     mosquitto_connect_v5_callback_set(mosq_, &MqttClientCallbacks::on_connect);
     mosquitto_message_v5_callback_set(mosq_, &MqttClientCallbacks::on_message);
     mosquitto_publish_v5_callback_set(mosq_, &MqttClientCallbacks::on_publish);
+    mosquitto_log_callback_set(mosq_, &MqttClientCallbacks::on_log);
     running_ = true;
     thread_ = std::thread([this] { run(); });
     return true;
