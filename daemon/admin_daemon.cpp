@@ -250,8 +250,16 @@ AdminCallbacks make_admin_callbacks(const DaemonView& v) {
         }
         // A rule keyed like its stream keeps the key's state in the key's partition;
         // a re-keyed rule may hold it in any partition.
+        auto same_key = [&] {
+            if (rule->key.empty()) return true;
+            const StreamSpec* s = rule->stream.empty() ? nullptr : v.cfg->stream(rule->stream);
+            if (!s || s->key.size() != rule->key.size()) return false;
+            for (size_t i = 0; i < s->key.size(); ++i)
+                if (s->key[i].text != rule->key[i].text) return false;
+            return true;
+        };
         std::optional<uint32_t> home;
-        if (rule->key.empty()) home = v.log->partition_for_key(key);
+        if (same_key()) home = v.log->partition_for_key(key);
         std::vector<KeyStateView> out;
         std::mutex out_mu;
         for (auto& w : *v.workers) {

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 
 #include "rules/json.h"
@@ -85,6 +86,9 @@ bool AdminServer::start(std::string* error) {
         return false;
     }
     thread_ = std::thread([this] { server_->listen_after_bind(); });
+    // httplib's stop() is a no-op until the loop runs: wait for it (bounded), so a
+    // stop() right after start() cannot leave the thread listening forever.
+    for (int i = 0; i < 2000 && !server_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     spdlog::info("admin: listening on {}:{}{}", host, port_, options_.token.empty() ? "" : " (token required for POST)");
     return true;
 }

@@ -197,7 +197,8 @@ int run_daemon(const std::string& config_path) {
     ready = true;
     spdlog::info("ready: {} rules from {} files, {} partitions in {}, {} worker(s), broker {}:{}", rules->rules.size(),
                  rule_files, cfg->partitions, cfg->data_dir, nworkers, cfg->mqtt.host, cfg->mqtt.port);
-    sd_notify_send("READY=1\nSTATUS=running");
+    if (std::string why; !sd_notify_send("READY=1\nSTATUS=running", &why) && !why.empty())
+        spdlog::warn("systemd notify: {}", why);
     int64_t watchdog_ms = sd_watchdog_interval_ms();
     auto last_watchdog = std::chrono::steady_clock::now();
 

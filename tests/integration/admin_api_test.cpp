@@ -4,7 +4,15 @@
 #include <httplib.h>
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
 
 #include <regex>
 
@@ -31,7 +39,7 @@ std::string config(int mqtt_port, int admin_port, const TempDir& dir) {
     return "data_dir: " + dir.file("data") + "\npartitions: 4\nmqtt: { host: 127.0.0.1, port: " +
            std::to_string(mqtt_port) + ", client_id: vigil-admin-test }\n" +
            "streams:\n  sensors:\n    topic: factory/+/telemetry\n    qos: 1\n    key: device\n"
-           "    time: { field: ts, format: epoch_ms, max_out_of_order: 0s, idle_timeout: 0s }\n"
+           "    time: { field: ts, format: epoch_ms, max_out_of_order: 0s }\n"
            "rules: " + dir.file("rules") + "\n" +
            "admin: { listen: 127.0.0.1:" + std::to_string(admin_port) + ", token: t0k }\n" +
            "log: { level: info, format: json }\n";
@@ -40,6 +48,30 @@ std::string config(int mqtt_port, int admin_port, const TempDir& dir) {
 std::string reading(const std::string& device, int64_t ts, double value) {
     return R"({"device":")" + device + R"(","ts":)" + std::to_string(ts) + R"(,"value":)" + std::to_string(value) + "}";
 }
+
+// A datagram socket standing in for systemd's $NOTIFY_SOCKET.
+struct NotifySocket {
+    int fd = -1;
+    std::string path;
+    explicit NotifySocket(const TempDir& dir) : path(dir.file("notify.sock")) {
+        fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        std::memcpy(sa.sun_path, path.data(), std::min(path.size(), sizeof(sa.sun_path) - 1));
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
+        timeval tv{0, 100000};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    ~NotifySocket() { ::close(fd); }
+    // Reads datagrams until one starts with `prefix` (true) or timeout_ms passes.
+    bool wait_for(const std::string& prefix, int timeout_ms) {
+        return eventually([&] {
+            char buf[1024];
+            ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            return n > 0 && std::string(buf, static_cast<size_t>(n)).rfind(prefix, 0) == 0;
+        }, timeout_ms);
+    }
+};
 
 // The value of one sample line of the Prometheus text ("" when absent).
 std::string sample(const std::string& metrics, const std::string& series) {
@@ -62,9 +94,18 @@ TEST_CASE("admin API: metrics, rule list, per-key state, disable/enable and relo
 
     Collector alerts(broker.port(), "vigil/alerts/#");
     REQUIRE(alerts.connected());
+    // As under systemd: vigil inherits NOTIFY_SOCKET and WATCHDOG_USEC.
+    NotifySocket notify(dir);
+    ::setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
+    ::setenv("WATCHDOG_USEC", "200000", 1);
     ChildProcess vigil;
-    REQUIRE(vigil.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("out"), dir.file("err")));
+    bool started = vigil.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("out"), dir.file("err"));
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    REQUIRE(started);
     auto log = [&] { return read_file(dir.file("err")); };
+    REQUIRE_MESSAGE(notify.wait_for("READY=1", 15000), log());
+    CHECK(notify.wait_for("WATCHDOG=1", 5000));
     REQUIRE_MESSAGE(wait_port(admin_port, 15000), log());
     httplib::Client http("127.0.0.1", admin_port);
     httplib::Headers auth{{"Authorization", "Bearer t0k"}};
@@ -103,7 +144,8 @@ TEST_CASE("admin API: metrics, rule list, per-key state, disable/enable and relo
     REQUIRE(eventually([&] {
         auto mr = http.Get("/metrics");
         m = mr ? mr->body : "";
-        return sample(m, R"(vigil_rule_evaluations_total{rule="pump-overheat"})") != "" &&
+        // Per-rule figures are snapshots the workers refresh every 100 ms.
+        return sample(m, R"(vigil_rule_evaluations_total{rule="pump-overheat"})") == "2" &&
                sample(m, "vigil_engine_events_processed_total") == "2";
     }, 10000));
     CHECK(sample(m, R"(vigil_events_received_total{stream="sensors"})") == "3");
@@ -160,6 +202,8 @@ TEST_CASE("admin API: metrics, rule list, per-key state, disable/enable and relo
     REQUIRE(r);
     CHECK(r->status == 200);
     CHECK(r->body.find(R"("ok":true,"rules":1)") != std::string::npos);
+    CHECK(notify.wait_for("RELOADING=1\nMONOTONIC_USEC=", 5000));
+    CHECK(notify.wait_for("READY=1", 5000));
     dir.write("rules/pump.yaml", std::string(kRule) + "bogus_key: 1\n");
     r = http.Post("/api/v1/reload", auth, "", "text/plain");
     REQUIRE(r);
@@ -176,6 +220,7 @@ TEST_CASE("admin API: metrics, rule list, per-key state, disable/enable and relo
     CHECK(sample(mr->body, "vigil_config_last_reload_successful") == "0");
 
     vigil.signal(SIGTERM);
+    CHECK(notify.wait_for("STOPPING=1", 5000));
     CHECK(vigil.wait(10000) == 0);
 }
 

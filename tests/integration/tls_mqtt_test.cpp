@@ -151,7 +151,7 @@ TEST_CASE("mqtt auth: username and password_file; a wrong password is refused wi
     round_trip(s, config(s.dir, s.broker.auth, "  username: vigil\n  password_file: " + s.dir.file("password") + "\n"));
     s.dir.write("password", "wrong\n");
     refused(s, config(s.dir, s.broker.auth, "  username: vigil\n  password_file: " + s.dir.file("password") + "\n"),
-            "connection refused");
+            "connection refused: Not authorized");
 }
 
 TEST_CASE("mqtt auth: VIGIL_MQTT_PASSWORD takes the password from the environment") {
