@@ -145,7 +145,7 @@ TEST_CASE("mqtt tls: a CA that did not sign the broker's certificate gives a cle
             "certificate verify failed");
 }
 
-TEST_CASE("mqtt auth: username and password_file; a wrong password is refused with a clear error") {
+TEST_CASE("mqtt auth: username and password_file, a wrong password is refused with a clear error") {
     Setup s;
     s.dir.write("password", "s3cret pass\n");
     round_trip(s, config(s.dir, s.broker.auth, "  username: vigil\n  password_file: " + s.dir.file("password") + "\n"));

@@ -10,7 +10,7 @@
 
 using namespace vigil;
 
-TEST_CASE("packaging: the sample vigil.yaml loads without a problem; admin stays on loopback") {
+TEST_CASE("packaging: the sample vigil.yaml loads without a problem, admin stays on loopback") {
     Diagnostics diags;
     auto cfg = load_config(std::string(VIGIL_SOURCE_DIR) + "/packaging/vigil.yaml", diags);
     std::string all;

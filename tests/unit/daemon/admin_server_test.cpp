@@ -86,7 +86,7 @@ TEST_CASE("admin: listen addresses parse or are refused") {
     CHECK_FALSE(parse_listen_address("127.0.0.1:12x", host, port));
 }
 
-TEST_CASE("admin: off means no server; a bad address is a clear error") {
+TEST_CASE("admin: off means no server, a bad address is a clear error") {
     AdminServer off({"off", ""}, {});
     std::string err;
     CHECK(off.start(&err));
@@ -180,7 +180,7 @@ TEST_CASE("admin: endpoints answer, and POSTs need the bearer token") {
     server.stop();
 }
 
-TEST_CASE("admin: without a token, POSTs are open; a port in use is refused") {
+TEST_CASE("admin: without a token, POSTs are open, a port in use is refused") {
     Fixture fx;
     AdminServer a({"127.0.0.1:0", ""}, fx.callbacks());
     std::string err;
