@@ -14,6 +14,7 @@
 #include "daemon/config.h"
 #include "daemon/engine_worker.h"
 #include "daemon/ingest.h"
+#include "daemon/log_tools.h"
 #include "daemon/publisher.h"
 #include "daemon/reload.h"
 #include "daemon/sd_notify.h"
@@ -47,17 +48,6 @@ MqttOptions mqtt_options(const MqttConfig& c) {
     return o;
 }
 
-LogOptions log_options(const Config& c) {
-    LogOptions o;
-    o.dir = c.data_dir;
-    o.partitions = c.partitions;
-    o.map_size = c.map_size;
-    o.sync = c.durability.sync == SyncMode::Always ? StorageSync::Always : StorageSync::Periodic;
-    o.sync_interval_ms = c.durability.sync_interval_ms;
-    o.retention_max_age_ms = c.retention.max_age_ms;
-    o.retention_max_bytes = c.retention.max_bytes;
-    return o;
-}
 
 RuleSetPtr load_rule_set(const Config& cfg, size_t& files, std::vector<Diagnostic>* errors = nullptr) {
     Diagnostics diags;
@@ -94,7 +84,7 @@ int run_daemon(const std::string& config_path) {
     pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
     std::string err;
-    auto log = EventLog::open(log_options(*cfg), &err);
+    auto log = EventLog::open(log_options_for(*cfg, false), &err);
     if (!log) {
         spdlog::error("storage: {}", err);
         return 1;

@@ -214,25 +214,7 @@ void EngineWorker::run() {
             for (auto& p : parts_) p->engine->on_wall_clock(now);
             last_tick = now;
             std::vector<RuleStats> snapshot;
-            for (auto& p : parts_) {
-                for (auto& s : p->engine->stats()) {
-                    auto it = std::find_if(snapshot.begin(), snapshot.end(),
-                                           [&](const RuleStats& x) { return x.rule == s.rule; });
-                    if (it == snapshot.end()) {
-                        snapshot.push_back(s);
-                        continue;
-                    }
-                    it->events += s.events;
-                    it->keys += s.keys;
-                    it->state_bytes += s.state_bytes;
-                    it->counters.evaluations += s.counters.evaluations;
-                    it->counters.matches += s.counters.matches;
-                    it->counters.late_events += s.counters.late_events;
-                    it->counters.errors += s.counters.errors;
-                    it->counters.dropped_partial_matches += s.counters.dropped_partial_matches;
-                    it->counters.dropped_keys += s.counters.dropped_keys;
-                }
-            }
+            for (auto& p : parts_) merge_rule_stats(snapshot, p->engine->stats());
             std::lock_guard lk(mu_);
             rule_stats_ = std::move(snapshot);
         }

@@ -80,24 +80,6 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
     run.stats = engine.stats();
 }
 
-void add_stats(std::vector<RuleStats>& into, const std::vector<RuleStats>& from) {
-    for (const auto& s : from) {
-        auto it = std::find_if(into.begin(), into.end(), [&](const RuleStats& x) { return x.rule == s.rule; });
-        if (it == into.end()) {
-            into.push_back(s);
-            continue;
-        }
-        it->events += s.events;
-        it->keys += s.keys;
-        it->state_bytes += s.state_bytes;
-        it->counters.evaluations += s.counters.evaluations;
-        it->counters.matches += s.counters.matches;
-        it->counters.late_events += s.counters.late_events;
-        it->counters.errors += s.counters.errors;
-        it->counters.dropped_partial_matches += s.counters.dropped_partial_matches;
-        it->counters.dropped_keys += s.counters.dropped_keys;
-    }
-}
 
 }  // namespace
 
@@ -207,7 +189,7 @@ bool run_log_replay(const EventLog& log, RuleSetPtr rules, const std::vector<Str
         out.events += r.events;
         out.bad_records += r.bad;
         out.late_events += r.late;
-        add_stats(out.rule_stats, r.stats);
+        merge_rule_stats(out.rule_stats, r.stats);
         for (auto& b : r.sink->briefs) out.briefs.push_back(std::move(b));
         for (auto& j : r.sink->json) out.alert_json.push_back(std::move(j));
     }

@@ -279,6 +279,25 @@ size_t PartitionEngine::buffered() const {
     return n;
 }
 
+void merge_rule_stats(std::vector<RuleStats>& into, const std::vector<RuleStats>& from) {
+    for (const auto& s : from) {
+        auto it = std::find_if(into.begin(), into.end(), [&](const RuleStats& x) { return x.rule == s.rule; });
+        if (it == into.end()) {
+            into.push_back(s);
+            continue;
+        }
+        it->events += s.events;
+        it->keys += s.keys;
+        it->state_bytes += s.state_bytes;
+        it->counters.evaluations += s.counters.evaluations;
+        it->counters.matches += s.counters.matches;
+        it->counters.late_events += s.counters.late_events;
+        it->counters.errors += s.counters.errors;
+        it->counters.dropped_partial_matches += s.counters.dropped_partial_matches;
+        it->counters.dropped_keys += s.counters.dropped_keys;
+    }
+}
+
 uint64_t PartitionEngine::min_buffered_offset() const {
     uint64_t lowest = 0;
     for (const auto& s : streams_)

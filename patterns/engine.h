@@ -63,6 +63,9 @@ struct RuleStats {
     size_t state_bytes = 0;
 };
 
+// Adds `from` into `into`, rule by rule (for totals over several partitions).
+void merge_rule_stats(std::vector<RuleStats>& into, const std::vector<RuleStats>& from);
+
 class PartitionEngine {
 public:
     // `streams`: specs by name; an event of another stream uses `default_stream`
