@@ -1,4 +1,5 @@
 #include "daemon/engine_worker.h"
+#include "daemon/log_tools.h"
 
 #include <spdlog/spdlog.h>
 
@@ -31,16 +32,7 @@ WarmSource warm_source(const EventLog& log, uint32_t partition, uint64_t next) {
     return [&log, partition, next](int64_t from, int64_t to, const std::function<void(EventPtr)>& feed) {
         Status st = log.scan_time(partition, from, to, 0, [&](const RecordView& r) {
             if (r.offset >= next) return true;
-            auto ev = std::make_shared<Event>();
-            ev->time = r.event_time;
-            ev->ingest_time = r.ingest_time;
-            ev->partition = r.partition;
-            ev->offset = r.offset;
-            ev->stream.assign(r.stream);
-            ev->key.assign(r.key);
-            ev->topic.assign(r.topic);
-            ev->payload.assign(r.payload);
-            if (ev->doc.parse(ev->payload)) feed(std::move(ev));
+            if (EventPtr ev = event_from_record(r)) feed(std::move(ev));
             return true;
         });
         if (!st.ok) spdlog::error("worker: warm_start read of partition {} failed: {}", partition, st.error);
@@ -106,18 +98,10 @@ bool EngineWorker::poll_partition(Partition& p) {
     uint64_t n = 0;
     uint64_t bad = 0;
     Status st = log_.scan(p.id, p.next, options_.read_batch, [&](const RecordView& r) {
-        auto ev = std::make_shared<Event>();
-        ev->time = r.event_time;
-        ev->ingest_time = r.ingest_time;
-        ev->partition = r.partition;
-        ev->offset = r.offset;
-        ev->stream.assign(r.stream);
-        ev->key.assign(r.key);
-        ev->topic.assign(r.topic);
-        ev->payload.assign(r.payload);
+        EventPtr ev = event_from_record(r);
         p.next = r.offset + 1;
         ++n;
-        if (!ev->doc.parse(ev->payload)) {
+        if (!ev) {
             ++bad;  // validated at ingest; only a foreign writer gets here
             return true;
         }

@@ -14,12 +14,18 @@
 #include <string>
 
 #include "daemon/config.h"
+#include "rules/event.h"
 #include "storage/log.h"
 
 namespace vigil {
 
 // EventLog options from vigil.yaml (data_dir, partitions, map size, durability, retention).
 LogOptions log_options_for(const Config& cfg, bool read_only);
+
+// An event as the rules see it, from a stored record: payload copied and parsed
+// once. Null when the payload is not JSON (ingest validates it, so only a foreign
+// writer gets there).
+EventPtr event_from_record(const RecordView& r);
 
 struct IngestOptions {
     std::string topic;     // topic recorded with each event; default: the stream's topic if it has no wildcard

@@ -1,3 +1,4 @@
+#include "daemon/log_tools.h"
 #include "daemon/replay_log.h"
 
 #include <algorithm>
@@ -56,17 +57,9 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
     PartitionEngine engine(rules, streams, clock, *run.sink);
     Status st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
         if (!o.stream.empty() && r.stream != o.stream) return true;
-        auto ev = std::make_shared<Event>();
-        ev->time = r.event_time;
-        ev->ingest_time = r.ingest_time;
-        ev->partition = r.partition;
-        ev->offset = r.offset;
-        ev->stream.assign(r.stream);
-        ev->key.assign(r.key);
-        ev->topic.assign(r.topic);
-        ev->payload.assign(r.payload);
+        EventPtr ev = event_from_record(r);
         ++run.events;
-        if (!ev->doc.parse(ev->payload)) {
+        if (!ev) {
             ++run.bad;
             return true;
         }
