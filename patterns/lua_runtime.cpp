@@ -1,4 +1,5 @@
 // The whole-rule Lua runtime: per-key state tables, ctx callbacks, timers.
+#include "rules/varint.h"
 #include "patterns/lua_runtime.h"
 
 #include <lua.hpp>
@@ -196,21 +197,7 @@ int setup_tramp(lua_State* L) {
     return 0;
 }
 
-void put_varint(std::string& out, uint64_t v) {
-    for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    out.push_back(static_cast<char>(v));
-}
 
-bool get_varint(std::string_view in, size_t& pos, uint64_t& v) {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (pos >= in.size()) return false;
-        auto b = static_cast<uint8_t>(in[pos++]);
-        v |= static_cast<uint64_t>(b & 0x7f) << shift;
-        if (!(b & 0x80)) return true;
-    }
-    return false;
-}
 
 // emit.payload of the YAML (if any) overlaid by the table given to ctx.emit.
 std::string merge_payload(const std::string& yaml_json, const std::string& lua_json) {

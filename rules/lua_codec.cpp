@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "rules/varint.h"
 #include "rules/lua_host.h"
 
 namespace vigil {
@@ -20,24 +21,7 @@ namespace {
 
 constexpr int kMaxDepth = 32;
 
-void put_varint(std::string& out, uint64_t v) {
-    while (v >= 0x80) {
-        out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-        v >>= 7;
-    }
-    out.push_back(static_cast<char>(v));
-}
 
-bool get_varint(std::string_view in, size_t& pos, uint64_t& v) {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (pos >= in.size()) return false;
-        auto b = static_cast<uint8_t>(in[pos++]);
-        v |= static_cast<uint64_t>(b & 0x7f) << shift;
-        if (!(b & 0x80)) return true;
-    }
-    return false;
-}
 
 bool encode(lua_State* L, int idx, std::string& out, std::string* error, int depth) {
     switch (lua_type(L, idx)) {
