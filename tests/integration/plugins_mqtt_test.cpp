@@ -35,7 +35,7 @@ SourceContext source_context(int port, const std::string& id) {
 
 TEST_CASE("source_mqtt acknowledges an event only after ingest returns") {
     TempDir dir;
-    Broker broker(dir);
+    Broker broker(dir, /*verbose=*/true);
     REQUIRE(broker.start());
 
     std::mutex mu;
@@ -70,6 +70,9 @@ TEST_CASE("source_mqtt acknowledges an event only after ingest returns") {
         release = true;
     }
     cv.notify_all();
+    // Once ingest returns, the PUBACK goes out: the same log line now appears.
+    CHECK(eventually([&] { return broker.log().find("Received PUBACK from vigil-acktest") != std::string::npos; },
+                     5000));
     source->stop();
 }
 

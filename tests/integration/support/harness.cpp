@@ -126,7 +126,7 @@ int ChildProcess::wait(int timeout_ms) {
     return running() ? -1 : status_;
 }
 
-Broker::Broker(const TempDir& dir) : dir_(dir) {}
+Broker::Broker(const TempDir& dir, bool verbose) : dir_(dir), verbose_(verbose) {}
 Broker::~Broker() { stop(); }
 
 bool Broker::start() {
@@ -138,7 +138,10 @@ bool Broker::start() {
          << "max_queued_messages 0\n"
          << "max_inflight_messages 0\n"
          << "log_dest file " << dir_.file("mosquitto.log") << "\n"
-         << "log_type error\nlog_type warning\nlog_type notice\n";
+         // Run as root, mosquitto drops to its own user, which cannot write the
+         // log into this test's private folder.
+         << (geteuid() == 0 ? "user root\n" : "")
+         << (verbose_ ? "log_type all\n" : "log_type error\nlog_type warning\nlog_type notice\n");
     dir_.write("mosquitto.conf", conf.str());
     std::string bin = "mosquitto";
     for (const char* p : {"/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"})

@@ -54,7 +54,9 @@ private:
 
 class Broker {
 public:
-    explicit Broker(const TempDir& dir);
+    // verbose: the broker logs every packet (PUBLISH, PUBACK, ...), for tests that
+    // check the protocol exchange; off by default to keep logs small under load.
+    explicit Broker(const TempDir& dir, bool verbose = false);
     ~Broker();
     bool start();
     void stop();
@@ -64,6 +66,7 @@ public:
 private:
     const TempDir& dir_;
     int port_ = 0;
+    bool verbose_ = false;
     ChildProcess proc_;
 };
 
