@@ -75,7 +75,8 @@ struct TableSpec {
     std::string topic;            // MQTT filter: each message upserts, an empty payload deletes
     std::string file;             // or a JSONL file (resolved path), reloaded when it changes
     std::vector<FieldPath> key;   // the row key inside each record
-    int64_t history_ms = 0;       // how long superseded rows stay readable (event-time lookups); 0: latest only
+    int64_t history_ms = 0;       // how long superseded rows stay readable (event-time lookups); 0: latest only;
+                                  // INT64_MAX (`history: true`): every version
 };
 
 struct Config {
@@ -93,6 +94,13 @@ struct Config {
     LogConfig log;
     EngineConfig engine;
     std::vector<TableSpec> tables;
+
+    // The names of `tables:`, for checking table("name", ...) in rules.
+    std::vector<std::string> table_names() const {
+        std::vector<std::string> out;
+        for (const auto& t : tables) out.push_back(t.name);
+        return out;
+    }
 
     const StreamSpec* stream(std::string_view name) const {
         for (const auto& s : streams)

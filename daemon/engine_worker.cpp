@@ -8,6 +8,7 @@
 #include <condition_variable>
 
 #include "daemon/rate_limit.h"
+#include "daemon/table_view.h"
 #include "storage/log.h"
 
 namespace vigil {
@@ -178,6 +179,9 @@ std::vector<RuleStats> EngineWorker::rule_stats() const {
 
 void EngineWorker::run() {
     int64_t last_tick = 0;
+    // The rules read the tables through this thread's view; one read snapshot per batch.
+    std::unique_ptr<TableView> tables = options_.tables ? std::make_unique<TableView>(*options_.tables) : nullptr;
+    TableScope table_scope(tables.get());
     for (;;) {
         bool stopping = stop_.load();
         RuleSetPtr next;
@@ -203,6 +207,7 @@ void EngineWorker::run() {
             rule_stats_ = std::move(snapshot);
         }
         run_tasks();
+        if (tables) tables->end_batch();
         checkpoint(stopping && !any);
         if (stopping && !any) break;
         if (!any) log_.wait_for(parts_.front()->id, parts_.front()->next - 1, std::chrono::milliseconds(20));

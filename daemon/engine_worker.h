@@ -34,6 +34,7 @@
 namespace vigil {
 
 class EventLog;
+class TableStore;
 
 struct WorkerOptions {
     std::string consumer = "live";
@@ -42,6 +43,8 @@ struct WorkerOptions {
     int64_t checkpoint_interval_ms = 200;
     uint64_t checkpoint_events = 10000;
     uint32_t read_batch = 1024;
+    // Reference tables for table() and ctx.lookup (daemon/table_view.h); null: none.
+    const TableStore* tables = nullptr;
 };
 
 struct WorkerStats {

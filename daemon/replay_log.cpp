@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "daemon/table_view.h"
 #include "rules/json.h"
 #include "storage/log.h"
 
@@ -55,8 +56,11 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
     ManualClock clock;
     run.sink = std::make_unique<BriefSink>(run.id, o.keep_json);
     PartitionEngine engine(rules, streams, clock, *run.sink);
+    std::unique_ptr<TableView> tables = o.tables ? std::make_unique<TableView>(*o.tables, o.as_of_tables) : nullptr;
+    TableScope table_scope(tables.get());
     Status st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
         if (!o.stream.empty() && r.stream != o.stream) return true;
+        if (tables && (run.events & 1023) == 1023) tables->end_batch();
         EventPtr ev = event_from_record(r);
         ++run.events;
         if (!ev) {
