@@ -227,6 +227,8 @@ emit:
   payload:
     limit: table("devices", device).rated_temp
     other: table("cards", device).x
+pattern:
+  - name: a
 )",
                     "r.yaml", test::two_streams(), d, &tables);
     CHECK(d.to_string() == "r.yaml:3:21: error: unknown table \"device\" (did you mean \"devices\"?)\n"
