@@ -16,7 +16,6 @@
 #include <memory>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "rules/table_lookup.h"
@@ -39,18 +38,37 @@ public:
 
 private:
     struct Entry {
-        // Latest row (versions empty), or every history version (time, row; null doc: deleted).
-        std::unique_ptr<JsonDoc> doc;
+        std::string key;
+        // Latest row (found: doc holds it), or every history version (time, row; null doc: deleted).
+        bool found = false;
+        JsonDoc doc;
         std::vector<std::pair<int64_t, std::unique_ptr<JsonDoc>>> versions;
     };
-    Entry* load(std::string_view table, std::string_view key, bool history) const;
+    // One table's cached rows: an open-addressing table of (hash, entry), so a probe
+    // touches one slot line and then the entry; entries never move.
+    struct Slot {
+        uint64_t hash = 0;  // 0: empty
+        Entry* entry = nullptr;
+    };
+    struct TableCache {
+        std::string name;
+        bool history = false;
+        std::vector<Slot> slots = std::vector<Slot>(1024);
+        std::vector<std::unique_ptr<Entry>> entries;
+        Entry* find(std::string_view key, uint64_t h) const;
+        Entry& insert(std::string_view key, uint64_t h);
+        void clear();
+    };
+    TableCache& table_cache(std::string_view table) const;
+    Entry& load(TableCache& t, std::string_view key, uint64_t h) const;
 
     const TableStore& store_;
     std::set<std::string, std::less<>> as_of_;
     size_t max_cached_;
     mutable std::unique_ptr<TableReader> reader_;
-    mutable std::unordered_map<std::string, std::unique_ptr<Entry>> cache_;  // table \0 key
-    mutable std::string probe_;
+    mutable std::vector<std::unique_ptr<TableCache>> tables_;
+    mutable TableCache* last_ = nullptr;  // the table of the last lookup
+    mutable size_t cached_ = 0;
     mutable uint64_t generation_ = 0;
     mutable uint64_t lookups_ = 0, reads_ = 0;
 };
