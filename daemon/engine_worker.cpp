@@ -66,6 +66,10 @@ EngineWorker::EngineWorker(EventLog& log, std::vector<uint32_t> partitions, Rule
         p->committed = log_.consumer_offset(options_.consumer, id).value_or(0);
         p->next = std::max(p->committed + 1, log_.first_offset(id));
         p->engine = std::make_unique<PartitionEngine>(rules, streams_, clock_, p->sink);
+        if (options_.checkpoint_state) {
+            if (!restore(id, *p->engine)) p->engine = std::make_unique<PartitionEngine>(rules, streams_, clock_, p->sink);
+            p->engine->track_state_changes(true);
+        }
         parts_.push_back(std::move(p));
     }
 }
@@ -129,12 +133,17 @@ void EngineWorker::checkpoint(bool force) {
     if (!force && pending == 0 && !due) return;
 
     CommitBatch batch;
+    batch.state = std::move(unsaved_state_);  // from a commit that failed
+    unsaved_state_.clear();
     std::vector<uint64_t> consumed(parts_.size());
     for (size_t i = 0; i < parts_.size(); ++i) {
         auto& p = *parts_[i];
-        // Records still buffered for reordering are not consumed yet.
-        uint64_t oldest = p.engine->min_buffered_offset();
+        // Records still buffered for reordering are not consumed yet, unless the
+        // checkpoint holds the reorder buffer.
+        uint64_t oldest = options_.checkpoint_state ? 0 : p.engine->min_buffered_offset();
         consumed[i] = oldest ? oldest - 1 : p.next - 1;
+        if (options_.checkpoint_state)
+            add_state(p.id, *p.engine, batch, consumed[i] != p.committed || !p.sink.alerts.empty());
         if (consumed[i] != p.committed) batch.offsets.push_back({options_.consumer, p.id, consumed[i]});
         for (auto& a : p.sink.alerts) {
             AlertWrite w;
@@ -146,14 +155,17 @@ void EngineWorker::checkpoint(bool force) {
             batch.alerts.push_back(std::move(w));
         }
     }
-    if (batch.offsets.empty() && batch.alerts.empty()) {
+    if (batch.offsets.empty() && batch.alerts.empty() && batch.state.empty()) {
         since_commit_ = 0;
         last_commit_ms_ = now;
         return;
     }
     size_t n_alerts = batch.alerts.size();
+    std::vector<StateChange> state_copy;
+    if (!batch.state.empty()) state_copy = batch.state;  // kept for the retry if the commit fails
     CommitResult r = log_.commit_batch(std::move(batch)).get();
     if (!r.ok) {
+        unsaved_state_ = std::move(state_copy);
         static RateLimit limit;
         uint64_t held = 0;
         if (limit.allow(held)) spdlog::error("worker: checkpoint failed (will retry): {}", r.error);

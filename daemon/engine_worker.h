@@ -8,10 +8,16 @@
 // `checkpoint_interval_ms` commits {consumer offset, new alerts into the alert
 // store and the outbox} in ONE transaction, so an alert is never lost and an
 // offset never runs ahead of the alerts it produced.
-// The committed offset is the last record whose effects are final: records still
-// buffered for reordering are not counted as consumed, so a restart reads them
-// again. Rule state itself is not yet checkpointed: after a restart, partial
-// matches and open windows start empty (the crash-safe state issue).
+// With `checkpoint_state` (the default) the same transaction also holds the keyed
+// state of every rule that changed since the last checkpoint and the engine's own
+// state (watermarks, the reorder buffer as log offsets), so the committed offset
+// is the last record read. At construction each partition restores that state
+// (rules whose id and version are unchanged; stored state of other rules is
+// deleted) and resumes after the committed offset: a crash re-processes only the
+// records after the last checkpoint, from the state of that checkpoint, and
+// re-raises their alerts with the same ids (docs/state.md).
+// Without checkpoint_state, records still buffered for reordering are not counted
+// as consumed (a restart reads them again) and rule state starts empty.
 // Thread rules: start/stop/swap_rules from the controlling thread. inspect() and
 // set_rule_enabled() may be called from any thread (the admin API): inspect runs
 // its task on the worker thread between two batches, so engines are only ever
@@ -34,6 +40,8 @@
 namespace vigil {
 
 class EventLog;
+struct CommitBatch;
+struct StateChange;
 
 struct WorkerOptions {
     std::string consumer = "live";
@@ -42,6 +50,7 @@ struct WorkerOptions {
     int64_t checkpoint_interval_ms = 200;
     uint64_t checkpoint_events = 10000;
     uint32_t read_batch = 1024;
+    bool checkpoint_state = true;  // keyed rule state and engine state in each checkpoint
 };
 
 struct WorkerStats {
@@ -50,6 +59,8 @@ struct WorkerStats {
     uint64_t late_events = 0;
     uint64_t bad_records = 0;
     uint64_t commit_errors = 0;
+    uint64_t restored_keys = 0;     // keyed states restored at start
+    uint64_t state_restore_errors = 0;  // malformed stored states (those keys start empty)
 };
 
 class EngineWorker {
@@ -87,6 +98,13 @@ private:
     void run();
     bool poll_partition(Partition& p);
     void checkpoint(bool force);
+    // engine_worker_state.cpp: checkpointed state
+    // False when the stored engine state is unusable (the caller starts the
+    // partition afresh from its committed offset).
+    bool restore(uint32_t partition, PartitionEngine& engine);
+    // Adds the partition's changed keyed state, and the engine record when anything
+    // changed or `moved` (its offset advanced); true when it added something.
+    bool add_state(uint32_t partition, PartitionEngine& engine, CommitBatch& batch, bool moved);
 
     EventLog& log_;
     std::vector<std::unique_ptr<Partition>> parts_;
@@ -105,6 +123,7 @@ private:
     std::atomic<bool> running_{false};
     uint64_t since_commit_ = 0;
     int64_t last_commit_ms_ = 0;
+    std::vector<StateChange> unsaved_state_;  // taken from the runtimes, not yet committed
 };
 
 }  // namespace vigil
