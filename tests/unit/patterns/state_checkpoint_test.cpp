@@ -306,11 +306,13 @@ within: 10s
     };
     engine.push(ev("k1", 1000, 1, "start"));
     engine.push(ev("k2", 1100, 2, "start"));
+    engine.advance_watermark("s", 1100);
     StateDelta d = take();
     CHECK(d.put.size() == 2);
     CHECK(d.erase.empty());
     CHECK(take().put.empty());  // nothing changed since
     engine.push(ev("k1", 1200, 3, "stop"));  // completes k1: its state is empty
+    engine.advance_watermark("s", 1200);
     d = take();
     CHECK(sink.alerts.size() == 1);
     REQUIRE(d.erase.size() == 1);
