@@ -63,6 +63,7 @@ const char* kRules = R"(rules:
 
 struct LogView {
     uint64_t records = 0;
+    uint64_t distinct = 0;  // distinct events ("i"), counted once the rest is true
     bool consumed = false;  // every partition's consumer offset at its last record
     bool outbox_empty = false;
 };
@@ -84,6 +85,15 @@ LogView look(const TempDir& dir) {
     }
     std::vector<OutboxEntry> out;
     v.outbox_empty = log->outbox_scan(0, 1, out).ok && out.empty();
+    if (!v.consumed || !v.outbox_empty) return v;
+    std::set<int64_t> seen;
+    for (uint32_t p = 0; p < kPartitions; ++p)
+        log->scan(p, 1, 0, [&](const RecordView& r) {
+            JsonDoc d;
+            if (d.parse(r.payload)) seen.insert(static_cast<int64_t>(d.root()["i"].as_number()));
+            return true;
+        });
+    v.distinct = seen.size();
     return v;
 }
 
@@ -130,7 +140,7 @@ TEST_CASE("kill -9 during processing: every expected alert id arrives, extras on
     REQUIRE(pub.connected());
     std::thread producer([&] {
         for (int i = 0; i < kEvents; ++i) {
-            std::string payload = "{\"k\":\"k" + std::to_string(i % kKeys) + "\",\"v\":" +
+            std::string payload = "{\"k\":\"k" + std::to_string(i % kKeys) + "\",\"i\":" + std::to_string(i) + ",\"v\":" +
                                   std::to_string((i / kKeys) % 50) + ",\"ts\":" + std::to_string(kT0 + i / 10) + "}";
             while (!pub.publish("load/tx", payload)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
@@ -152,7 +162,8 @@ TEST_CASE("kill -9 during processing: every expected alert id arrives, extras on
     bool drained = false;
     for (int i = 0; i < 600 && !drained; ++i) {
         v = look(dir);
-        drained = v.records >= static_cast<uint64_t>(kEvents) && v.consumed && v.outbox_empty;
+        drained = v.records >= static_cast<uint64_t>(kEvents) && v.consumed && v.outbox_empty &&
+                  v.distinct == static_cast<uint64_t>(kEvents);
         if (!drained) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     CHECK(drained);
