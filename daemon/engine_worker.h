@@ -42,6 +42,7 @@ namespace vigil {
 class EventLog;
 struct CommitBatch;
 struct StateChange;
+struct AlertWrite;
 
 struct WorkerOptions {
     std::string consumer = "live";
@@ -98,6 +99,8 @@ private:
     void run();
     bool poll_partition(Partition& p);
     void checkpoint(bool force);
+    struct InFlight;
+    void finish_inflight();
     // engine_worker_state.cpp: checkpointed state
     // False when the stored engine state is unusable (the caller starts the
     // partition afresh from its committed offset).
@@ -123,7 +126,9 @@ private:
     std::atomic<bool> running_{false};
     uint64_t since_commit_ = 0;
     int64_t last_commit_ms_ = 0;
-    std::vector<StateChange> unsaved_state_;  // taken from the runtimes, not yet committed
+    std::unique_ptr<InFlight> inflight_;      // the checkpoint being committed
+    std::vector<StateChange> unsaved_state_;  // from a failed commit, not yet stored
+    std::vector<AlertWrite> unsaved_alerts_;
 };
 
 }  // namespace vigil

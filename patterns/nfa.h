@@ -76,7 +76,8 @@ private:
         uint32_t next_seq = 0;
         uint32_t heap_pos = UINT32_MAX;  // index in timers_, or UINT32_MAX
         uint32_t lru_prev = UINT32_MAX, lru_next = UINT32_MAX;
-        bool dirty = false;  // changed since the last checkpoint (tracking only)
+        bool dirty = false;   // changed since the last checkpoint (tracking only)
+        bool stored = false;  // a checkpoint holds state for it (else dropping it needs no erase)
     };
     // One entry per key with a deadline: the earliest deadline of its partial
     // matches. An indexed heap, so a key that finishes early leaves no stale entry.

@@ -91,8 +91,8 @@ uint32_t PatternRuntime::key_slot(const std::string& key) {
 
 void PatternRuntime::drop_key(uint32_t slot) {
     KeyState& k = keys_[slot];
-    if (tracking_) gone_keys_.push_back(*k.key);
-    k.dirty = false;
+    if (tracking_ && k.stored) gone_keys_.push_back(*k.key);
+    k.dirty = k.stored = false;
     for (const auto& pm : k.pms) buffer_.release(pm.node);
     heap_remove(slot);
     k.pms.clear();

@@ -67,6 +67,7 @@ void PatternRuntime::take_changes(StateDelta& out) {
         KeyState& ks = keys_[slot];
         if (!ks.dirty || !ks.key) continue;
         ks.dirty = false;
+        ks.stored = true;
         std::string bytes;
         save_key(ks, bytes);
         out.put.emplace_back(*ks.key, std::move(bytes));
@@ -134,6 +135,7 @@ bool PatternRuntime::restore_key(const std::string& key, std::string_view bytes,
     uint32_t slot = key_slot(key);
     KeyState& ks = keys_[slot];
     ks.next_seq = next_seq;
+    ks.stored = true;
     for (auto& [node, pm] : pms) {
         if (node) {
             pm.node = ids[node - 1];

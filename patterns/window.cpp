@@ -127,7 +127,7 @@ void WindowRuntime::evict_one() {
 
 void WindowRuntime::erase_key(KeyState& ks) {
     // Timers and age entries that name this key die lazily: its id is gone.
-    if (tracking_) gone_keys_.push_back(ks.key);
+    if (tracking_ && ks.stored) gone_keys_.push_back(ks.key);
     by_id_.erase(ks.id);
     keys_.erase(ks.key);  // last: destroys ks
 }

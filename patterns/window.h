@@ -77,6 +77,7 @@ private:
         uint64_t count_seen = 0;     // count: events taken so far
         uint64_t touched = 0;        // event sequence of the last update (eviction)
         bool dirty = false;          // changed since the last checkpoint (tracking only)
+        bool stored = false;         // a checkpoint holds state for it (else erasing it needs no erase)
         size_t bytes() const;
     };
     // A window (key id, window start) to look at when the watermark reaches the

@@ -63,6 +63,7 @@ void WindowRuntime::take_changes(StateDelta& out) {
         if (it == by_id_.end() || !it->second->dirty) continue;
         KeyState& ks = *it->second;
         ks.dirty = false;
+        ks.stored = true;
         std::string bytes;
         save_key(ks, bytes);
         out.put.emplace_back(ks.key, std::move(bytes));
@@ -104,6 +105,7 @@ bool WindowRuntime::restore_key(const std::string& key, std::string_view bytes, 
     tracking_ = false;  // restoring is not a change to checkpoint
     if (KeyState* old = keys_.find(key)) erase_key(*old);
     KeyState& ks = *key_state(key);
+    ks.stored = true;
     ks.evaluations = evaluations;
     ks.count_seen = count_seen;
     ks.windows = std::move(windows);
