@@ -169,14 +169,18 @@ void EngineWorker::checkpoint(bool force) {
     batch.alerts = std::move(unsaved_alerts_);
     unsaved_state_.clear();
     unsaved_alerts_.clear();
+    // With checkpointed state, a commit only for pending alerts stores them (and
+    // queues them for publishing) without state and offsets: a crash before the next
+    // full checkpoint re-raises them with the same ids.
+    const bool alerts_only = options_.checkpoint_state && !force && !due;
     std::vector<uint64_t> consumed(parts_.size());
     for (size_t i = 0; i < parts_.size(); ++i) {
         auto& p = *parts_[i];
         // Records still buffered for reordering are not consumed yet, unless the
         // checkpoint holds the reorder buffer.
         uint64_t oldest = options_.checkpoint_state ? 0 : p.engine->min_buffered_offset();
-        consumed[i] = oldest ? oldest - 1 : p.next - 1;
-        if (options_.checkpoint_state)
+        consumed[i] = alerts_only ? p.committed : oldest ? oldest - 1 : p.next - 1;
+        if (options_.checkpoint_state && !alerts_only)
             add_state(p.id, *p.engine, batch, consumed[i] != p.committed || !p.sink.alerts.empty());
         if (consumed[i] != p.committed) batch.offsets.push_back({options_.consumer, p.id, consumed[i]});
         for (auto& a : p.sink.alerts) {
@@ -190,8 +194,10 @@ void EngineWorker::checkpoint(bool force) {
         }
         p.sink.alerts.clear();
     }
-    since_commit_ = 0;
-    last_commit_ms_ = now;
+    if (!alerts_only) {
+        since_commit_ = 0;
+        last_commit_ms_ = now;
+    }
     if (batch.offsets.empty() && batch.alerts.empty() && batch.state.empty()) return;
     auto f = std::make_unique<InFlight>();
     f->consumed = std::move(consumed);

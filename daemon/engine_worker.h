@@ -15,7 +15,9 @@
 // (rules whose id and version are unchanged; stored state of other rules is
 // deleted) and resumes after the committed offset: a crash re-processes only the
 // records after the last checkpoint, from the state of that checkpoint, and
-// re-raises their alerts with the same ids (docs/state.md).
+// re-raises their alerts with the same ids (docs/state.md). Pending alerts are
+// committed at once even between checkpoints (alert store and outbox only, no
+// offset), and a checkpoint is committed while the worker goes on (one in flight).
 // Without checkpoint_state, records still buffered for reordering are not counted
 // as consumed (a restart reads them again) and rule state starts empty.
 // Thread rules: start/stop/swap_rules from the controlling thread. inspect() and

@@ -184,7 +184,7 @@ TEST_CASE("kill -9 during processing: every expected alert id arrives, extras on
     std::istringstream lines(read_file(dir.file("expected.jsonl")));
     for (std::string line; std::getline(lines, line);)
         if (!line.empty()) expected[id_of(line)] = content(line);
-    REQUIRE(expected.size() > 4000);
+    REQUIRE(expected.size() >= 3700);  // 3000 matches + 700 windows without redelivered duplicates
 
     std::set<std::string> got;
     size_t deliveries = 0, differing = 0;
