@@ -241,6 +241,9 @@ void EngineWorker::run() {
         }
         run_tasks();
         checkpoint(stopping && !any);
+        // Collect a finished commit (stats, committed offsets); when idle, wait for it.
+        if (inflight_ && (!any || inflight_->result.wait_for(std::chrono::seconds(0)) == std::future_status::ready))
+            finish_inflight();
         if (stopping && !any) break;
         if (!any) log_.wait_for(parts_.front()->id, parts_.front()->next - 1, std::chrono::milliseconds(20));
     }
