@@ -37,6 +37,7 @@ std::string config(int port, const TempDir& dir) {
            // Redelivered duplicates are at most a few thousand events old: never late.
            "    time: { field: ts, format: epoch_ms, max_out_of_order: 5s, idle_timeout: 1h }\n"
            "durability: { sync: periodic, sync_interval: 50ms }\n"
+           "admin: { listen: 127.0.0.1:" + std::to_string(free_port()) + " }\n"
            "rules: " + dir.file("rules") + "\n";
 }
 

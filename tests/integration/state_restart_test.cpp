@@ -27,6 +27,7 @@ std::string config(int port, const TempDir& dir) {
            "    key: device\n"
            "    time: { field: ts, format: epoch_ms, max_out_of_order: 1s, idle_timeout: 1h }\n"
            "durability: { sync: periodic, sync_interval: 50ms }\n"
+           "admin: { listen: 127.0.0.1:" + std::to_string(free_port()) + " }\n"
            "rules: " + dir.file("rules") + "\n";
 }
 
