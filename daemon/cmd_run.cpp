@@ -96,7 +96,7 @@ int run_daemon(const std::string& config_path) {
     wopt.default_alert_topic = cfg->alerts.topic;
     wopt.default_alert_qos = cfg->alerts.qos;
     wopt.checkpoint_events = cfg->engine.checkpoint_events;
-    wopt.checkpoint_interval_ms = std::min<int64_t>(cfg->engine.checkpoint_interval_ms, 200);
+    wopt.checkpoint_interval_ms = cfg->engine.checkpoint_interval_ms;  // alerts do not wait for it (docs/state.md)
     std::vector<std::unique_ptr<EngineWorker>> workers;
     for (uint32_t w = 0; w < nworkers; ++w) {
         std::vector<uint32_t> parts;

@@ -50,8 +50,8 @@ struct WorkerOptions {
     std::string consumer = "live";
     std::string default_alert_topic = "vigil/alerts/{rule}/{key}";
     int default_alert_qos = 1;
-    int64_t checkpoint_interval_ms = 200;
-    uint64_t checkpoint_events = 10000;
+    int64_t checkpoint_interval_ms = 1000;  // a crash re-processes at most this tail
+    uint64_t checkpoint_events = 100000;
     uint32_t read_batch = 1024;
     bool checkpoint_state = true;  // keyed rule state and engine state in each checkpoint
 };
