@@ -2,7 +2,7 @@
 // pre-filled log (200k sensor events, 10k keys, 2 partitions) running a pattern
 // and two windows, with keyed state in every checkpoint versus without (offsets
 // and alerts only), in the same run. Each mode runs on its own copy of the same
-// log, three times, interleaved; the best run of each counts.
+// log, five times, interleaved; the best run of each counts.
 //   checkpoint on    events/s with WorkerOptions::checkpoint_state and the default
 //                    checkpoint frequency (the daemon's mode)
 //   ... frequent     the same with checkpoints every 10k events / 200 ms (for information)
@@ -30,7 +30,7 @@ namespace {
 constexpr uint32_t kPartitions = 2;
 constexpr uint64_t kEvents = 200'000;
 constexpr uint64_t kKeys = 10'000;
-constexpr int kReps = 3;
+constexpr int kReps = 5;
 
 const char* kRules = R"(rules:
   - rule: overheat
