@@ -98,7 +98,7 @@ int run_daemon(const std::string& config_path) {
     wopt.default_alert_topic = cfg->alerts.topic;
     wopt.default_alert_qos = cfg->alerts.qos;
     wopt.checkpoint_events = cfg->engine.checkpoint_events;
-    wopt.checkpoint_interval_ms = std::min<int64_t>(cfg->engine.checkpoint_interval_ms, 200);
+    wopt.checkpoint_interval_ms = cfg->engine.checkpoint_interval_ms;  // alerts do not wait for it (docs/state.md)
     // Reference tables (docs/tables.md): fed from MQTT and files, read by the workers.
     std::unique_ptr<TableStore> tables;
     std::unique_ptr<TableFeeder> table_feeder;

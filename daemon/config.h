@@ -66,7 +66,7 @@ struct LogConfig {
 struct EngineConfig {
     int workers = 1;
     int64_t checkpoint_interval_ms = 1000;
-    uint64_t checkpoint_events = 10000;
+    uint64_t checkpoint_events = 100000;
 };
 
 // tables: reference data for enrichment (SPEC 3.5), read by key from rules.

@@ -285,6 +285,7 @@ bool LuaRuleRuntime::init() {
 size_t LuaRuleRuntime::state_bytes() const { return host_ ? host_->memory_used() : 0; }
 
 LuaRuleRuntime::KeyEntry& LuaRuleRuntime::touch(const std::string& key) {
+    if (tracking_) dirty_.insert(key);
     auto it = keys_.find(key);
     if (it != keys_.end()) {
         lru_.splice(lru_.end(), lru_, it->second.lru);
@@ -299,6 +300,7 @@ LuaRuleRuntime::KeyEntry& LuaRuleRuntime::touch(const std::string& key) {
 
 void LuaRuleRuntime::evict_oldest() {
     std::string key = lru_.front();
+    if (tracking_) gone_keys_.push_back(key);
     auto it = keys_.find(key);
     for (int64_t t : it->second.timers) timers_.erase({t, key});
     keys_.erase(it);

@@ -62,6 +62,7 @@ uint32_t PatternRuntime::key_slot(const std::string& key) {
             lru_unlink(it->second);
             lru_push_front(it->second);
         }
+        if (tracking_) note_dirty(it->second);
         return it->second;
     }
     if (key_index_.size() >= rule_->max_keys && lru_tail_ != kNil) {
@@ -84,11 +85,14 @@ uint32_t PatternRuntime::key_slot(const std::string& key) {
     k.key = &pos->first;
     k.next_seq = 0;
     lru_push_front(slot);
+    if (tracking_) note_dirty(slot);
     return slot;
 }
 
 void PatternRuntime::drop_key(uint32_t slot) {
     KeyState& k = keys_[slot];
+    if (tracking_ && k.stored) gone_keys_.push_back(*k.key);
+    k.dirty = k.stored = false;
     for (const auto& pm : k.pms) buffer_.release(pm.node);
     heap_remove(slot);
     k.pms.clear();
@@ -173,6 +177,7 @@ void PatternRuntime::fire_timers(int64_t up_to, AlertSink& out) {
     while (!timers_.empty() && timers_.front().at <= up_to) {
         uint32_t slot = timers_.front().slot;
         heap_remove(slot);
+        if (tracking_) note_dirty(slot);
         expire(slot, up_to, out);
     }
 }
