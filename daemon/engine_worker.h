@@ -42,6 +42,10 @@ struct WorkerOptions {
     int64_t checkpoint_interval_ms = 200;
     uint64_t checkpoint_events = 10000;
     uint32_t read_batch = 1024;
+    // alerts.on_full=block (daemon/outbox_limit.h): asked before each read of the
+    // log; false = the outbox is full, do not read on (after waiting up to the
+    // given time for room). Unset: always read.
+    std::function<bool(std::chrono::milliseconds)> admit;
 };
 
 struct WorkerStats {
