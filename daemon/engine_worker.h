@@ -44,7 +44,8 @@ struct WorkerOptions {
     uint32_t read_batch = 1024;
     // alerts.on_full=block (daemon/outbox_limit.h): asked before each read of the
     // log; false = the outbox is full, do not read on (after waiting up to the
-    // given time for room). Unset: always read.
+    // given time for room). Unset: always read. A worker stopped while the outbox
+    // is full stops without reading the rest; the next start resumes it.
     std::function<bool(std::chrono::milliseconds)> admit;
 };
 
