@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -290,4 +292,65 @@ TEST_CASE("outbox: a tiny max_outbox with the broker down, drop_oldest keeps goi
 
     vigil.proc.signal(SIGTERM);
     CHECK(vigil.proc.wait(10000) == 0);
+}
+
+TEST_CASE("outbox: alerts are published in outbox order at their rule's QoS and leave the outbox (QoS 0 and 1)") {
+    TempDir dir;
+    Broker broker(dir);
+    REQUIRE(broker.start());
+    int admin_port = free_port();
+    dir.write("rules/large.yaml", kRule);
+    dir.write("rules/tiny.yaml", R"(rule: tiny-payment
+stream: tx
+key: card_id
+pattern:
+  - name: tx
+    where: amount < 20
+emit:
+  qos: 0
+  payload: { amount: tx.amount }
+)");
+    dir.write("vigil.yaml", config(broker.port(), admin_port, dir, 1, ""));
+    int large = write_backlog(dir, "backlog.jsonl", 2000, 4);  // 500 large (QoS 1), 1500 tiny (QoS 0)
+    int tiny = 2000 - large;
+
+    std::mutex mu;
+    std::map<std::string, std::vector<double>> times;  // by rule, in arrival order
+    MqttOptions o;
+    o.port = broker.port();
+    o.client_id = "outbox-order-subscriber";
+    o.clean_session = true;
+    o.receive_maximum = 65535;
+    MqttClient::Callbacks cb;
+    cb.on_message = [&](std::string_view, std::string_view payload, bool) {
+        JsonDoc doc;
+        if (!doc.parse(payload)) return;
+        std::lock_guard lk(mu);
+        times[std::string(doc.root()["rule"].as_string())].push_back(doc.root()["time"].as_number());
+    };
+    MqttClient sub(o, {{"vigil/alerts/#", 1}}, cb);
+    std::string err;
+    REQUIRE(sub.start(&err));
+    REQUIRE(sub.wait_connected(5000));
+
+    Vigil vigil(dir, admin_port);
+    REQUIRE_MESSAGE(vigil.start(), vigil.log());
+    REQUIRE(vigil.ingest(dir.file("backlog.jsonl")));
+    auto count = [&](const std::string& rule) {
+        std::lock_guard lk(mu);
+        return times[rule].size();
+    };
+    REQUIRE_MESSAGE(eventually([&] { return count("large-payment") >= static_cast<size_t>(large) &&
+                                            count("tiny-payment") >= static_cast<size_t>(tiny); }, 30000),
+                    vigil.metrics());
+    REQUIRE(eventually([&] { return vigil.metric("vigil_alerts_pending") == 0; }, 10000));
+    CHECK(vigil.metric("vigil_alerts_delivered_total") == large + tiny);
+    CHECK(vigil.metric("vigil_alerts_publish_failures_total") == 0);
+    std::lock_guard lk(mu);
+    for (const auto& [rule, ts] : times) {
+        CAPTURE(rule);
+        CHECK(std::is_sorted(ts.begin(), ts.end()));  // one partition: outbox order is event-time order
+    }
+    CHECK(times["large-payment"].size() == static_cast<size_t>(large));  // no reconnect: no repeats
+    CHECK(times["tiny-payment"].size() == static_cast<size_t>(tiny));
 }
