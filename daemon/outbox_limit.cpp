@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "daemon/rate_limit.h"
@@ -61,18 +62,25 @@ void OutboxLimit::drained() {
     cv_.notify_all();
 }
 
-uint64_t OutboxLimit::enforce() {
+uint64_t OutboxLimit::enforce(const std::function<bool(uint64_t)>& in_flight) {
     if (policy_ != OutboxFullPolicy::DropOldest) return 0;
     uint64_t n = depth();
     if (n <= max_) return 0;
-    std::vector<OutboxEntry> oldest;
-    if (Status st = log_.outbox_scan(0, n - max_, oldest); !st.ok) {
-        spdlog::error("alerts: cannot read the outbox to drop its oldest entries: {}", st.error);
-        return 0;
-    }
+    uint64_t excess = n - max_;
     std::vector<uint64_t> seqs;
-    seqs.reserve(oldest.size());
-    for (const auto& e : oldest) seqs.push_back(e.seq);
+    std::vector<OutboxEntry> chunk;
+    for (uint64_t after = 0; seqs.size() < excess;) {
+        chunk.clear();
+        if (Status st = log_.outbox_scan(after, std::min<uint64_t>(excess, 4096), chunk); !st.ok) {
+            spdlog::error("alerts: cannot read the outbox to drop its oldest entries: {}", st.error);
+            return 0;
+        }
+        if (chunk.empty()) break;
+        for (const auto& e : chunk)
+            if (seqs.size() < excess && !(in_flight && in_flight(e.seq))) seqs.push_back(e.seq);
+        after = chunk.back().seq;
+    }
+    if (seqs.empty()) return 0;
     Status st = log_.outbox_delete(seqs).get();
     if (!st.ok) {
         spdlog::error("alerts: cannot drop the oldest outbox entries: {}", st.error);

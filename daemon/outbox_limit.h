@@ -18,6 +18,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 
 #include "daemon/config.h"
@@ -36,9 +37,10 @@ public:
     bool admit(std::chrono::milliseconds wait);
     // For the publisher after it deleted entries: wakes workers waiting in admit().
     void drained();
-    // drop_oldest: deletes the oldest entries beyond the bound; returns how many.
-    // With block it does nothing.
-    uint64_t enforce();
+    // drop_oldest: deletes the oldest entries beyond the bound, skipping those
+    // `in_flight` says were already handed to the broker (their PUBACK is on its
+    // way); returns how many it deleted. With block it does nothing.
+    uint64_t enforce(const std::function<bool(uint64_t seq)>& in_flight = {});
 
     uint64_t max() const { return max_; }
     OutboxFullPolicy policy() const { return policy_; }

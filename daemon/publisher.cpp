@@ -132,7 +132,11 @@ void Publisher::run() {
     uint64_t session = sink_->sessions();
     while (!stop_) {
         flush_delivered();
-        if (limit_) limit_->enforce();
+        if (limit_)
+            limit_->enforce([this](uint64_t seq) {
+                std::lock_guard lk(mu_);
+                return in_flight_.count(seq) > 0;
+            });
         bool connected = sink_->connected();
         uint64_t s = sink_->sessions();
         if (!connected || s != session) {

@@ -108,6 +108,19 @@ TEST_CASE("outbox limit: drop_oldest never blocks, deletes the oldest entries be
     CHECK(limit.enforce() == 2);
     CHECK(limit.dropped() == 5);
     CHECK(limit.blocked_seconds() == 0);
+
+    // Entries already handed to the broker are not dropped: their PUBACK is on its way.
+    left.clear();
+    REQUIRE(log->outbox_scan(0, 0, left).ok);
+    uint64_t in_flight = left.front().seq;
+    raise(*log, 2, 10);
+    CHECK(limit.enforce([&](uint64_t seq) { return seq == in_flight; }) == 2);
+    left.clear();
+    REQUIRE(log->outbox_scan(0, 0, left).ok);
+    REQUIRE(left.size() == 5);
+    CHECK(left.front().seq == in_flight);  // kept; the two after it went
+    CHECK(left[1].seq == in_flight + 3);
+    CHECK(limit.dropped() == 7);
 }
 
 TEST_CASE("config: alerts.on_full is block or drop_oldest, block by default") {
