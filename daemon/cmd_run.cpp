@@ -15,6 +15,7 @@
 #include "daemon/engine_worker.h"
 #include "daemon/ingest.h"
 #include "daemon/log_tools.h"
+#include "daemon/outbox_limit.h"
 #include "daemon/publisher.h"
 #include "daemon/reload.h"
 #include "daemon/sd_notify.h"
@@ -115,6 +116,9 @@ int run_daemon(const std::string& config_path) {
             return 1;
         }
     }
+    // alerts.max_outbox / alerts.on_full (docs/operations.md "The outbox").
+    OutboxLimit outbox_limit(*log, cfg->alerts.max_outbox, cfg->alerts.on_full);
+    wopt.admit = [&outbox_limit](std::chrono::milliseconds wait) { return outbox_limit.admit(wait); };
     std::vector<std::unique_ptr<EngineWorker>> workers;
     for (uint32_t w = 0; w < nworkers; ++w) {
         std::vector<uint32_t> parts;
@@ -124,7 +128,7 @@ int run_daemon(const std::string& config_path) {
 
     SinkContext sctx;
     sctx.mqtt = mqtt_options(cfg->mqtt);
-    Publisher publisher(*log, *find_sink_plugin("mqtt"), sctx);
+    Publisher publisher(*log, *find_sink_plugin("mqtt"), sctx, &outbox_limit);
     if (!publisher.start(&err)) {
         spdlog::error("alerts: {}", err);
         return 1;

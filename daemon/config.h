@@ -47,10 +47,14 @@ struct RetentionConfig {
     uint64_t max_bytes = 4ULL << 30;
 };
 
+// What happens when the outbox holds alerts.max_outbox alerts (docs/operations.md).
+enum class OutboxFullPolicy { Block, DropOldest };
+
 struct AlertsConfig {
     std::string topic = "vigil/alerts/{rule}/{key}";
     int qos = 1;
     uint64_t max_outbox = 100000;
+    OutboxFullPolicy on_full = OutboxFullPolicy::Block;
 };
 
 struct AdminConfig {

@@ -233,7 +233,9 @@ void EngineWorker::run() {
                 p->engine->swap_rules(next, warm_source(log_, p->id, p->next));
             }
         bool any = false;
-        for (auto& p : parts_) any |= poll_partition(*p);
+        bool room = !options_.admit || options_.admit(std::chrono::milliseconds(0));
+        if (room)
+            for (auto& p : parts_) any |= poll_partition(*p);
         int64_t now = clock_.now_ms();
         if (now - last_tick >= 100) {
             for (auto& p : parts_) p->engine->on_wall_clock(now);
@@ -250,7 +252,8 @@ void EngineWorker::run() {
         if (inflight_ && (!any || inflight_->result.wait_for(std::chrono::seconds(0)) == std::future_status::ready))
             finish_inflight();
         if (stopping && !any) break;
-        if (!any) log_.wait_for(parts_.front()->id, parts_.front()->next - 1, std::chrono::milliseconds(20));
+        if (!room) options_.admit(std::chrono::milliseconds(50));  // the outbox is full: wait for the publisher
+        else if (!any) log_.wait_for(parts_.front()->id, parts_.front()->next - 1, std::chrono::milliseconds(20));
     }
     {
         std::lock_guard lk(mu_);

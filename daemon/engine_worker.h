@@ -57,6 +57,11 @@ struct WorkerOptions {
     // Reference tables for table() and ctx.lookup (daemon/table_view.h); null: none.
     const TableStore* tables = nullptr;
     bool checkpoint_state = true;  // keyed rule state and engine state in each checkpoint
+    // alerts.on_full=block (daemon/outbox_limit.h): asked before each read of the
+    // log; false = the outbox is full, do not read on (after waiting up to the
+    // given time for room). Unset: always read. A worker stopped while the outbox
+    // is full stops without reading the rest; the next start resumes it.
+    std::function<bool(std::chrono::milliseconds)> admit;
 };
 
 struct WorkerStats {
