@@ -48,6 +48,7 @@ public:
     size_t key_count() const override { return key_index_.size(); }
     size_t state_bytes() const override;
     std::string describe_key(const std::string& key) const override;
+    bool adopt_state(RuleRuntime& from, std::string& why_not) override;  // patterns/adopt.cpp
 
     size_t partial_match_count() const;
     const SharedBuffer& buffer() const { return buffer_; }

@@ -46,6 +46,7 @@ public:
     size_t key_count() const override { return keys_.size(); }
     size_t state_bytes() const override;
     std::string describe_key(const std::string& key) const override;
+    bool adopt_state(RuleRuntime& from, std::string& why_not) override;  // patterns/adopt.cpp
 
     // False when the rule's aggregates could not be planned (see plan_error()).
     bool valid() const { return valid_; }
