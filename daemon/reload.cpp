@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "patterns/adopt.h"
 #include "rules/rule_loader.h"
 
 namespace vigil {
@@ -126,9 +127,14 @@ ReloadOutcome ReloadController::reload(ReloadTrigger trigger) {
         else if (before->version == r->version) out.unchanged++;
         else {
             out.changed++;
-            if (r->state_on_change == StateOnChange::Keep)
-                spdlog::warn("reload: rule {} changed: state_on_change: keep is not supported yet; its state is reset",
-                             r->id);
+            if (r->state_on_change == StateOnChange::Keep) {
+                std::string why;
+                if (state_compatible(*before, *r, why))
+                    spdlog::info("reload: rule {} changed: state_on_change: keep: its state is kept", r->id);
+                else
+                    spdlog::warn("reload: rule {} changed: state_on_change: keep, but {}: its state is reset", r->id,
+                                 why);
+            }
         }
     }
     if (old)

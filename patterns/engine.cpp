@@ -91,8 +91,29 @@ void PartitionEngine::warm_up(RuleEntry& e, int64_t watermark, const WarmSource&
     e.runtime->on_watermark(watermark, discard);
 }
 
+// `state_on_change: keep`: `e` (fresh, for the new version) takes over `prev`'s
+// state. On refusal `e` is rebuilt fresh (a refused hand-over may have begun).
+bool PartitionEngine::keep_state(RuleEntry& e, std::vector<RuleEntry>::iterator prev) {
+    KeepOutcome o{e.rule->id, false, {}};
+    o.kept = e.runtime->adopt_state(*prev->runtime, o.why_not);
+    if (o.kept) {
+        e.events = prev->events;
+        e.late = prev->late;
+        e.errors = prev->errors;
+        e.last_watermark = prev->last_watermark;
+        // A shorter `within` may have made deadlines due: they fire now.
+        if (e.last_watermark != kNoWatermark) e.runtime->on_watermark(e.last_watermark, sink_);
+    } else {
+        e = make_entry(e.rule);
+    }
+    bool kept = o.kept;
+    last_keep_.push_back(std::move(o));
+    return kept;
+}
+
 void PartitionEngine::swap_rules(RuleSetPtr rules, const WarmSource& warm) {
     std::vector<RuleEntry> next;
+    last_keep_.clear();
     if (rules) {
         for (const auto& rule : rules->rules) {
             if (!rule->enabled) continue;
@@ -105,6 +126,15 @@ void PartitionEngine::swap_rules(RuleSetPtr rules, const WarmSource& warm) {
             }
             RuleEntry e = make_entry(rule);
             if (!e.runtime) continue;
+            if (rule->state_on_change == StateOnChange::Keep) {
+                auto prev = std::find_if(entries_.begin(), entries_.end(),
+                                         [&](const RuleEntry& p) { return p.runtime && p.rule->id == rule->id; });
+                if (prev != entries_.end() && keep_state(e, prev)) {
+                    next.push_back(std::move(e));
+                    continue;
+                }
+                if (!e.runtime) continue;
+            }
             // A fresh runtime starts at the current watermark of its stream(s).
             int64_t wm = kNoWatermark;
             for (const auto& s : streams_)

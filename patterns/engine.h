@@ -32,6 +32,11 @@
 //    source yields with time <= their stream's watermark), through its `where`
 //    and key, in (event time, offset) order, then W, all with its alerts
 //    discarded; only then does it see live events (docs/reload.md).
+//  - swap_rules(), `state_on_change: keep`: a changed rule (same id, new version)
+//    whose change is compatible (patterns/adopt.h) takes over its previous runtime's
+//    state, counters and watermark instead of starting fresh (no warm-up), then
+//    receives the current watermark; an incompatible one starts fresh. Each such
+//    decision is in last_keep() until the next swap.
 // Rules without a stream that see several streams receive each stream's events in
 // that stream's order and the largest watermark of their streams.
 // Failure modes: none raised; an event whose rule key cannot be extracted is
@@ -54,6 +59,13 @@ using RuntimeFactory = std::unique_ptr<RuleRuntime> (*)(RulePtr, const Clock&);
 // Yields the partition's stored events with from_time <= time < to_time in (event
 // time, offset) order, among those already pushed into the engine.
 using WarmSource = std::function<void(int64_t from_time, int64_t to_time, const std::function<void(EventPtr)>& feed)>;
+
+// One `state_on_change: keep` decision of a swap.
+struct KeepOutcome {
+    std::string rule;
+    bool kept = false;
+    std::string why_not;  // when not kept
+};
 
 struct RuleStats {
     std::string rule;
@@ -85,6 +97,8 @@ public:
     void swap_rules(RuleSetPtr rules, const WarmSource& warm = {});
     // Events fed to warming rules since the engine was built.
     uint64_t warm_events() const { return warm_events_; }
+    // The `state_on_change: keep` decisions of the last swap_rules().
+    const std::vector<KeepOutcome>& last_keep() const { return last_keep_; }
 
     // INT64_MIN when the stream has no watermark yet.
     int64_t watermark(std::string_view stream) const;
@@ -136,6 +150,7 @@ private:
     void notify(const Stream& s);
     RuleEntry make_entry(RulePtr rule);
     void warm_up(RuleEntry& e, int64_t watermark, const WarmSource& warm);
+    bool keep_state(RuleEntry& e, std::vector<RuleEntry>::iterator prev);
 
     RuleSetPtr rules_;
     std::vector<std::unique_ptr<Stream>> streams_;
@@ -150,6 +165,7 @@ private:
     uint64_t warm_events_ = 0;
     bool tracking_ = false;
     std::string scratch_;
+    std::vector<KeepOutcome> last_keep_;
 };
 
 }  // namespace vigil

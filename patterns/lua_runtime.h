@@ -49,6 +49,7 @@ public:
     size_t state_bytes() const override;
     // {"key": ..., "state": {...}, "timers": [t, ...]}; "state" is null for an unknown key.
     std::string describe_key(const std::string& key) const override;
+    bool adopt_state(RuleRuntime& from, std::string& why_not) override;  // patterns/adopt.cpp
 
     // Checkpoints: keys with state, least recently used first; a key's state
     // table and pending timers as bytes (deterministic: equal state, equal bytes);

@@ -52,6 +52,7 @@ public:
     void take_changes(StateDelta& out) override;
     bool restore_key(const std::string& key, std::string_view bytes, std::string* error) override;
     bool checkpointable() const override { return true; }
+    bool adopt_state(RuleRuntime& from, std::string& why_not) override;  // patterns/adopt.cpp
 
     size_t partial_match_count() const;
     const SharedBuffer& buffer() const { return buffer_; }

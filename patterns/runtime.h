@@ -76,6 +76,12 @@ public:
     virtual size_t state_bytes() const = 0;
     // A human-readable view of one key's state ("why didn't this fire?").
     virtual std::string describe_key(const std::string& key) const = 0;
+    // `state_on_change: keep` (patterns/adopt.h, docs/reload.md): this fresh runtime of
+    // a rule's new version takes over the state of `from`, the runtime of its previous
+    // version, when state_compatible() allows; `from` is left empty. False with the
+    // reason otherwise; the caller then discards this runtime and builds a fresh one.
+    // The default (a runtime kind that cannot) refuses. Defined in patterns/adopt.cpp.
+    virtual bool adopt_state(RuleRuntime& from, std::string& why_not);
 
     // ---- checkpoints (docs/state.md; codecs in patterns/state_codec.cpp and
     // patterns/nfa_state_io.cpp) ----

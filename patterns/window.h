@@ -50,6 +50,7 @@ public:
     void take_changes(StateDelta& out) override;
     bool restore_key(const std::string& key, std::string_view bytes, std::string* error) override;
     bool checkpointable() const override { return valid_; }
+    bool adopt_state(RuleRuntime& from, std::string& why_not) override;  // patterns/adopt.cpp
 
     // False when the rule's aggregates could not be planned (see plan_error()).
     bool valid() const { return valid_; }

@@ -185,13 +185,41 @@ __attribute__((noinline)) bool Evaluator::cmp_field_slow(const Node& n, JsonRef 
     return compare(n.cmp, from_json(r), from(n.value));
 }
 
+namespace {
+constexpr uint32_t kNoNode = UINT32_MAX;
+
+// The index of the value of member `key` of the document's root object, or kNoNode:
+// the lookup of almost every condition, on the node array (nodes are contiguous)
+// rather than through JsonRef, keys compared by length first.
+inline uint32_t root_member(const JsonDoc& d, std::string_view key) {
+    if (d.empty()) return kNoNode;
+    const JsonDoc::Node* nodes = &d.node(0);
+    if (nodes[0].type != JsonType::Object) return kNoNode;
+    const uint32_t end = nodes[0].end;
+    const auto len = static_cast<uint32_t>(key.size());
+    for (uint32_t i = 1; i < end; i = nodes[i + 1].end) {
+        const JsonDoc::Node& k = nodes[i];
+        if (k.str_len == len && same_bytes(d.str(k).data(), key.data(), len)) return i + 1;
+    }
+    return kNoNode;
+}
+
+// A path of several segments or an index: out of line, so cmp_field_const keeps a
+// small frame for the common single-member case.
+__attribute__((noinline)) uint32_t path_index(const Event& ev, const Node& n) {
+    JsonRef r = follow(ev.root(), n.segs, n.nsegs);
+    return r.valid() ? r.index() : kNoNode;
+}
+}  // namespace
+
 bool Evaluator::cmp_field_const(const Node& n) const {
-    if (!ctx_.event) return false;
-    JsonRef root = ctx_.event->root();
-    JsonRef r = n.nsegs == 1 && !n.segs->is_index ? member(root, n.segs->key) : follow(root, n.segs, n.nsegs);
-    if (!r.valid()) return false;
-    const JsonDoc::Node& x = r.doc()->node(r.index());
-    if (x.type == JsonType::Number && n.value.kind == Kind::Number) {
+    const Event* ev = ctx_.event;
+    if (!ev) return false;
+    const JsonDoc& d = ev->doc;
+    uint32_t at = n.nsegs == 1 && !n.segs->is_index ? root_member(d, n.segs->key) : path_index(*ev, n);
+    if (at == kNoNode) return false;
+    const JsonDoc::Node& x = d.node(at);
+    if (x.type == JsonType::Number && n.value.kind == Kind::Number) [[likely]] {
         double a = x.number, b = n.value.number;
         switch (n.cmp) {
         case Op::Eq: return a == b;
@@ -203,11 +231,11 @@ bool Evaluator::cmp_field_const(const Node& n) const {
         }
     }
     if (x.type == JsonType::String && n.value.kind == Kind::String && (n.cmp == Op::Eq || n.cmp == Op::Ne)) {
-        std::string_view a = r.doc()->str(x), b = n.value.str;
-        bool eq = a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
+        std::string_view b = n.value.str;
+        bool eq = x.str_len == b.size() && same_bytes(d.str(x).data(), b.data(), b.size());
         return eq == (n.cmp == Op::Eq);
     }
-    return cmp_field_slow(n, r);
+    return cmp_field_slow(n, JsonRef(&d, at));
 }
 
 Val Evaluator::stage_event(const Node& n) const {
@@ -355,18 +383,61 @@ class CompiledExpr final : public Expr {
 public:
     CompiledExpr(std::string_view text, std::shared_ptr<const Program> p) : prog_(std::move(p)) {
         source_ = std::string(text);
+        classify();
     }
     Value eval(const EvalContext& ctx) const override {
         Evaluator ev(*prog_, ctx);
-        const Node& root = prog_->nodes[prog_->root];
-        if (root.type == Type::Bool && !prog_->uses_scratch) {  // the common condition: no bookkeeping
-            return Value::of(root.op == Op::CmpFieldConst ? ev.cmp_field_const(root) : ev.test(prog_->root));
+        switch (shape_) {
+        case Shape::Cmp: return Value::of(ev.cmp_field_const(*leaf_[0]));
+        case Shape::AllCmp:  // a && b && ...: stops at the first false, in source order
+            for (uint32_t k = 0; k < nleaf_; ++k)
+                if (!ev.cmp_field_const(*leaf_[k])) return Value::of(false);
+            return Value::of(true);
+        case Shape::AnyCmp:  // a || b || ...: stops at the first true
+            for (uint32_t k = 0; k < nleaf_; ++k)
+                if (ev.cmp_field_const(*leaf_[k])) return Value::of(true);
+            return Value::of(false);
+        case Shape::Test: return Value::of(ev.test(prog_->root));
+        case Shape::Run: break;
         }
         return ev.run();
     }
 
 private:
+    // The shapes most conditions have, decided once: a fused `field OP literal`, or
+    // a chain of them joined by one of && / || (flattened, so evaluation is a loop
+    // over the comparisons instead of a dispatch per node).
+    enum class Shape : uint8_t { Run, Test, Cmp, AllCmp, AnyCmp };
+    static constexpr uint32_t kMaxLeaves = 8;
+
+    bool flatten(uint32_t i, Op join) {
+        const Node& n = prog_->nodes[i];
+        if (n.op == Op::CmpFieldConst) {
+            if (nleaf_ == kMaxLeaves) return false;
+            leaf_[nleaf_++] = &n;
+            return true;
+        }
+        return n.op == join && flatten(n.a, join) && flatten(n.b, join);
+    }
+    void classify() {
+        const Node& root = prog_->nodes[prog_->root];
+        if (root.type != Type::Bool || prog_->uses_scratch) return;  // Shape::Run
+        shape_ = Shape::Test;
+        if (root.op == Op::CmpFieldConst) {
+            leaf_[0] = &root;
+            nleaf_ = 1;
+            shape_ = Shape::Cmp;
+        } else if ((root.op == Op::And || root.op == Op::Or) && flatten(prog_->root, root.op)) {
+            shape_ = root.op == Op::And ? Shape::AllCmp : Shape::AnyCmp;
+        } else {
+            nleaf_ = 0;
+        }
+    }
+
     std::shared_ptr<const Program> prog_;
+    Shape shape_ = Shape::Run;
+    uint32_t nleaf_ = 0;
+    const Node* leaf_[kMaxLeaves] = {};  // into prog_->nodes, which never changes after compile
 };
 
 }  // namespace

@@ -142,8 +142,10 @@ void parse_expectation(YamlFile& f, const YAML::Node& n, RuleTestCase& tc) {
     if (const YAML::Node* w = m.find("window")) {
         YamlMap wm(f, *w, "window", {"start", "end"});
         if (wm.ok() && wm.require("start") && wm.require("end")) {
-            e.has_window = time_value(f, *wm.find("start"), "start", e.window_start) &
-                           time_value(f, *wm.find("end"), "end", e.window_end);
+            // Both are read (and both reported when bad) before they are combined.
+            bool start_ok = time_value(f, *wm.find("start"), "start", e.window_start);
+            bool end_ok = time_value(f, *wm.find("end"), "end", e.window_end);
+            e.has_window = start_ok && end_ok;
         }
     }
     for (const char* k : {"values", "payload"}) {

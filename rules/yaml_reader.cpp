@@ -4,10 +4,17 @@
 #include <charconv>
 
 #include "rules/units.h"
+#include "rules/yaml_depth.h"
 
 namespace vigil {
 
 std::optional<YAML::Node> YamlFile::parse() {
+    YamlDepthError deep;
+    if (!check_yaml_depth(text_, kMaxYamlDepth, deep)) {
+        diags_.error({file_, deep.line, deep.col},
+                     "YAML nesting deeper than " + std::to_string(kMaxYamlDepth) + " levels");
+        return std::nullopt;
+    }
     try {
         return YAML::Load(text_);
     } catch (const YAML::Exception& e) {
