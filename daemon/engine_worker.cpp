@@ -8,6 +8,7 @@
 #include <condition_variable>
 
 #include "daemon/rate_limit.h"
+#include "rules/event_pool.h"
 #include "storage/log.h"
 
 namespace vigil {
@@ -24,6 +25,7 @@ struct EngineWorker::Partition {
     uint64_t committed = 0;       // last offset committed as consumed
     Collector sink;
     std::unique_ptr<PartitionEngine> engine;
+    EventPool events;  // recycles the Events the engine did not keep
 };
 
 // warm_start (docs/reload.md): the records of this partition already read, by event time.
@@ -98,10 +100,10 @@ bool EngineWorker::poll_partition(Partition& p) {
     uint64_t n = 0;
     uint64_t bad = 0;
     Status st = log_.scan(p.id, p.next, options_.read_batch, [&](const RecordView& r) {
-        EventPtr ev = event_from_record(r);
+        std::shared_ptr<Event> ev = p.events.acquire();
         p.next = r.offset + 1;
         ++n;
-        if (!ev) {
+        if (!event_from_record(r, *ev)) {
             ++bad;  // validated at ingest; only a foreign writer gets here
             return true;
         }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "rules/event_pool.h"
 #include "rules/json.h"
 #include "storage/log.h"
 
@@ -55,11 +56,12 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
     ManualClock clock;
     run.sink = std::make_unique<BriefSink>(run.id, o.keep_json);
     PartitionEngine engine(rules, streams, clock, *run.sink);
+    EventPool pool;
     Status st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
         if (!o.stream.empty() && r.stream != o.stream) return true;
-        EventPtr ev = event_from_record(r);
+        std::shared_ptr<Event> ev = pool.acquire();
         ++run.events;
-        if (!ev) {
+        if (!event_from_record(r, *ev)) {
             ++run.bad;
             return true;
         }

@@ -56,13 +56,13 @@ void PatternRuntime::lru_push_front(uint32_t slot) {
 }
 
 uint32_t PatternRuntime::key_slot(const std::string& key) {
-    auto it = key_index_.find(key);
-    if (it != key_index_.end()) {
-        if (lru_head_ != it->second) {
-            lru_unlink(it->second);
-            lru_push_front(it->second);
+    uint32_t found = key_index_.find(key);
+    if (found != KeySlots::kNone) {
+        if (lru_head_ != found) {
+            lru_unlink(found);
+            lru_push_front(found);
         }
-        return it->second;
+        return found;
     }
     if (key_index_.size() >= rule_->max_keys && lru_tail_ != kNil) {
         counters_.dropped_keys++;
@@ -78,10 +78,8 @@ uint32_t PatternRuntime::key_slot(const std::string& key) {
         slot = static_cast<uint32_t>(keys_.size());
         keys_.emplace_back();
     }
-    auto [pos, inserted] = key_index_.emplace(key, slot);
-    (void)inserted;
     KeyState& k = keys_[slot];
-    k.key = &pos->first;
+    key_index_.insert(key, slot);
     k.next_seq = 0;
     lru_push_front(slot);
     return slot;
@@ -94,8 +92,7 @@ void PatternRuntime::drop_key(uint32_t slot) {
     k.pms.clear();
     if (k.pms.capacity() > 4) k.pms.shrink_to_fit();
     lru_unlink(slot);
-    key_index_.erase(*k.key);
-    k.key = nullptr;
+    key_index_.erase(key_index_.name(slot));
     free_keys_.push_back(slot);
 }
 
@@ -178,14 +175,16 @@ void PatternRuntime::fire_timers(int64_t up_to, AlertSink& out) {
 }
 
 void PatternRuntime::emit(const KeyState& ks, const PartialMatch& pm, const char* kind, AlertSink& out) {
-    if (!throttle_.allow(*ks.key, pm.last_time)) return;
+    if (!throttle_.allow(key_name(ks), pm.last_time)) return;
     Alert a;
     a.kind = kind;
-    a.key = *ks.key;
+    a.key = key_name(ks);
     a.time = pm.last_time;
-    std::vector<SharedBuffer::NodeId> path;
+    std::vector<SharedBuffer::NodeId>& path = scratch_path_;
+    path.clear();
     for (auto n = pm.node; n != SharedBuffer::kNone; n = buffer_.pred(n)) path.push_back(n);
     std::reverse(path.begin(), path.end());
+    a.events.reserve(pattern_.stages.size());
     for (auto n : path) {
         const std::string& name = pattern_.stages[buffer_.stage(n)].name;
         if (a.events.empty() || a.events.back().first != name) a.events.emplace_back(name, std::vector<EventPtr>{});
@@ -239,7 +238,7 @@ void PatternRuntime::note_drop(const char* what) {
 size_t PatternRuntime::partial_match_count() const {
     size_t n = 0;
     for (const auto& k : keys_)
-        if (k.key) n += k.pms.size();
+        n += k.pms.size();  // free slots hold none
     return n;
 }
 
@@ -247,12 +246,10 @@ size_t PatternRuntime::state_bytes_without_events() const {
     size_t b = sizeof(*this) + keys_.capacity() * sizeof(KeyState) + free_keys_.capacity() * sizeof(uint32_t) +
                timers_.capacity() * sizeof(Timer);
     // unordered_map: one node (next pointer, cached hash, key, value) per key, plus buckets.
-    b += key_index_.bucket_count() * sizeof(void*);
-    for (const auto& [key, slot] : key_index_) {
-        b += 2 * sizeof(void*) + sizeof(std::string) + sizeof(uint32_t);
-        if (key.capacity() > 15) b += key.capacity() + 1;
+    b += key_index_.bytes();
+    key_index_.for_each([&](const std::string&, uint32_t slot) {
         b += keys_[slot].pms.capacity() * sizeof(PartialMatch);
-    }
+    });
     return b + buffer_.bytes(false);
 }
 
@@ -261,9 +258,9 @@ size_t PatternRuntime::state_bytes() const {
 }
 
 std::string PatternRuntime::describe_key(const std::string& key) const {
-    auto it = key_index_.find(key);
-    if (it == key_index_.end()) return "no partial matches for key " + key;
-    const KeyState& k = keys_[it->second];
+    uint32_t slot = key_index_.find(key);
+    if (slot == KeySlots::kNone) return "no partial matches for key " + key;
+    const KeyState& k = keys_[slot];
     std::string s = std::to_string(k.pms.size()) + " partial match(es) for key " + key + "\n";
     for (const auto& pm : k.pms) {
         s += "  at stage " + pattern_.stages[pm.stage].name + " (" + std::to_string(pm.count) + " taken), events:";
