@@ -215,7 +215,11 @@ void PartitionEngine::flush() {
 
 void PartitionEngine::notify(const Stream& s) {
     for (auto& e : entries_) {
-        if (!e.rule->stream.empty() && e.rule->stream != s.spec.name) continue;
+        if (e.seen_stream == &s) {
+            if (!e.sees_stream) continue;
+        } else if (!e.rule->stream.empty() && e.rule->stream != s.spec.name) {
+            continue;
+        }
         if (s.watermark <= e.last_watermark) continue;
         e.last_watermark = s.watermark;
         e.runtime->on_watermark(s.watermark, sink_);
