@@ -9,6 +9,7 @@
 #include "daemon/engine_worker.h"
 #include "daemon/ingest.h"
 #include "daemon/metrics.h"
+#include "daemon/outbox_limit.h"
 #include "daemon/publisher.h"
 #include "plugins/plugin.h"
 #include "rules/json.h"
@@ -36,7 +37,6 @@ std::vector<std::pair<std::string, uint64_t>> StreamCounters::snapshot() const {
 namespace {
 
 constexpr auto kInspectTimeout = std::chrono::milliseconds(2000);
-constexpr uint64_t kPendingCap = 10000;
 
 void declare_all(MetricsRegistry& m) {
     using T = MetricType;
@@ -65,7 +65,14 @@ void declare_all(MetricsRegistry& m) {
     m.declare("vigil_alerts_raised_total", T::Counter, "alerts committed to the outbox");
     m.declare("vigil_alerts_sent_total", T::Counter, "alerts handed to the sink");
     m.declare("vigil_alerts_delivered_total", T::Counter, "alerts acknowledged by the sink (PUBACK)");
-    m.declare("vigil_alerts_pending", T::Gauge, "alerts in the outbox not yet delivered (capped at 10000)");
+    m.declare("vigil_alerts_pending", T::Gauge, "alerts in the outbox not yet delivered (the outbox depth)");
+    m.declare("vigil_alerts_outbox_max", T::Gauge, "alerts.max_outbox: the bound on the outbox");
+    m.declare("vigil_alerts_publish_failures_total", T::Counter, "alerts the sink refused (kept and sent again)");
+    m.declare("vigil_alerts_sink_reconnects_total", T::Counter, "reconnections of the alert sink to the broker");
+    m.declare("vigil_alerts_dropped_total", T::Counter, "alerts removed from the outbox unpublished, by reason");
+    m.declare("vigil_alerts_outbox_blocked", T::Gauge, "1 while the rules wait for room in a full outbox");
+    m.declare("vigil_alerts_outbox_blocked_seconds_total", T::Counter,
+              "time the rules waited for room in a full outbox (alerts.on_full: block)");
     m.declare("vigil_storage_map_size_bytes", T::Gauge, "LMDB map size");
     m.declare("vigil_storage_used_bytes", T::Gauge, "LMDB pages in use");
     m.declare("vigil_storage_map_used_ratio", T::Gauge, "used / map size");
@@ -116,9 +123,7 @@ std::string render_daemon_metrics(const DaemonView& v) {
         m.set("vigil_storage_map_resizes_total", {}, mi.map_grows);
         m.set("vigil_storage_readers_used", {}, mi.readers_used);
         m.set("vigil_storage_retention_deleted_total", {}, static_cast<double>(mi.retention_deleted));
-        std::vector<OutboxEntry> pending;
-        if (v.log->outbox_scan(0, kPendingCap, pending).ok)
-            m.set("vigil_alerts_pending", {}, static_cast<double>(pending.size()));
+        m.set("vigil_alerts_pending", {}, static_cast<double>(v.log->outbox_size()));
     }
     if (v.workers) {
         WorkerStats total;
@@ -165,6 +170,14 @@ std::string render_daemon_metrics(const DaemonView& v) {
         m.set("vigil_alerts_sent_total", {}, static_cast<double>(v.publisher->sent()));
         m.set("vigil_alerts_delivered_total", {}, static_cast<double>(v.publisher->delivered()));
         m.set("vigil_mqtt_connected", {{"role", "sink"}}, v.publisher->connected() ? 1 : 0);
+        m.set("vigil_alerts_publish_failures_total", {}, static_cast<double>(v.publisher->send_failures()));
+        m.set("vigil_alerts_sink_reconnects_total", {}, static_cast<double>(v.publisher->reconnects()));
+        if (const OutboxLimit* lim = v.publisher->limit()) {
+            m.set("vigil_alerts_outbox_max", {}, static_cast<double>(lim->max()));
+            m.set("vigil_alerts_dropped_total", {{"reason", "outbox_full"}}, static_cast<double>(lim->dropped()));
+            m.set("vigil_alerts_outbox_blocked", {}, lim->blocked() ? 1 : 0);
+            m.set("vigil_alerts_outbox_blocked_seconds_total", {}, lim->blocked_seconds());
+        }
     }
     const Source* src = v.source ? v.source() : nullptr;
     m.set("vigil_mqtt_connected", {{"role", "source"}}, src && src->connected() ? 1 : 0);

@@ -57,7 +57,9 @@ int check_files(const std::string& config, const std::vector<std::string>& paths
     std::vector<std::string> paths = paths_in;
     if (paths.empty() && cfg && !cfg->rules.empty()) paths.push_back(cfg->rules);
     LoadedRules loaded;
-    if (!paths.empty()) loaded = load_rules(paths, cfg ? cfg->streams : std::vector<StreamSpec>{}, diags);
+    std::vector<std::string> tables = cfg ? cfg->table_names() : std::vector<std::string>{};
+    if (!paths.empty())
+        loaded = load_rules(paths, cfg ? cfg->streams : std::vector<StreamSpec>{}, diags, cfg ? &tables : nullptr);
 
     for (const auto& d : sorted(diags)) err += d.to_string() + "\n";
     size_t warnings = diags.items().size() - diags.error_count();

@@ -16,6 +16,8 @@
 #include "daemon/replay_input.h"
 #include "daemon/replay_log.h"
 #include "daemon/replay_report.h"
+#include "daemon/table_feed.h"
+#include "daemon/table_view.h"
 #include "patterns/engine.h"
 #include "rules/rule_loader.h"
 #include "rules/units.h"
@@ -96,7 +98,9 @@ int run_replay(const ReplayOptions& o) {
         std::fprintf(stderr, "vigil replay: no rules: give --rules PATH or -c vigil.yaml with `rules:`\n");
         return 2;
     }
-    LoadedRules loaded = load_rules({rules_path}, config ? config->streams : std::vector<StreamSpec>{}, diags);
+    std::vector<std::string> table_names = config ? config->table_names() : std::vector<std::string>{};
+    LoadedRules loaded = load_rules({rules_path}, config ? config->streams : std::vector<StreamSpec>{}, diags,
+                                    config ? &table_names : nullptr);
     if (!loaded.rules || diags.has_errors()) {
         std::fprintf(stderr, "%s", diags.to_string().c_str());
         return 1;
@@ -137,6 +141,12 @@ int run_replay(const ReplayOptions& o) {
     ManualClock clock;
     JsonlSink sink(*out);
     PartitionEngine engine(loaded.rules, {in.spec}, clock, sink);
+    std::string table_err;
+    ReplayTables tables = config ? open_replay_tables(*config, &table_err) : ReplayTables{};
+    if (!table_err.empty()) std::fprintf(stderr, "vigil replay: %s\n", table_err.c_str());
+    std::unique_ptr<TableView> table_view =
+        tables.store ? std::make_unique<TableView>(*tables.store, tables.as_of) : nullptr;
+    TableScope table_scope(table_view.get());
     auto started = std::chrono::steady_clock::now();
     std::string line;
     uint64_t line_no = 0, events = 0, rejected = 0;
@@ -242,7 +252,8 @@ int run_log_mode(const ReplayOptions& o) {
             return 2;
     }
     std::string rules_path = !o.rules.empty() ? o.rules : config->rules;
-    LoadedRules loaded = load_rules({rules_path}, config->streams, diags);
+    std::vector<std::string> table_names = config->table_names();
+    LoadedRules loaded = load_rules({rules_path}, config->streams, diags, &table_names);
     if (!loaded.rules || diags.has_errors()) {
         std::fprintf(stderr, "%s", diags.to_string().c_str());
         return 1;
@@ -257,6 +268,11 @@ int run_log_mode(const ReplayOptions& o) {
         std::fprintf(stderr, "vigil replay: cannot open the log in %s: %s\n", lo.dir.c_str(), err.c_str());
         return 1;
     }
+    std::string table_err;
+    ReplayTables tables = open_replay_tables(*config, &table_err);
+    if (!table_err.empty()) std::fprintf(stderr, "vigil replay: %s\n", table_err.c_str());
+    ro.tables = tables.store.get();
+    ro.as_of_tables = tables.as_of;
     LogReplayResult result;
     if (!run_log_replay(*log, loaded.rules, config->streams, ro, result, &err)) {
         std::fprintf(stderr, "vigil replay: %s\n", err.c_str());

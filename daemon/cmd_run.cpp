@@ -15,9 +15,11 @@
 #include "daemon/engine_worker.h"
 #include "daemon/ingest.h"
 #include "daemon/log_tools.h"
+#include "daemon/outbox_limit.h"
 #include "daemon/publisher.h"
 #include "daemon/reload.h"
 #include "daemon/sd_notify.h"
+#include "daemon/table_feed.h"
 #include "plugins/plugin.h"
 #include "rules/rule_loader.h"
 #include "storage/log.h"
@@ -51,7 +53,8 @@ MqttOptions mqtt_options(const MqttConfig& c) {
 
 RuleSetPtr load_rule_set(const Config& cfg, size_t& files, std::vector<Diagnostic>* errors = nullptr) {
     Diagnostics diags;
-    LoadedRules loaded = load_rules({cfg.rules}, cfg.streams, diags);
+    std::vector<std::string> tables = cfg.table_names();
+    LoadedRules loaded = load_rules({cfg.rules}, cfg.streams, diags, &tables);
     for (const auto& d : diags.items()) {
         if (errors && d.severity == Diagnostic::Severity::Error) errors->push_back(d);
         if (d.severity == Diagnostic::Severity::Error) spdlog::error("{}", d.to_string());
@@ -96,7 +99,26 @@ int run_daemon(const std::string& config_path) {
     wopt.default_alert_topic = cfg->alerts.topic;
     wopt.default_alert_qos = cfg->alerts.qos;
     wopt.checkpoint_events = cfg->engine.checkpoint_events;
-    wopt.checkpoint_interval_ms = std::min<int64_t>(cfg->engine.checkpoint_interval_ms, 200);
+    wopt.checkpoint_interval_ms = cfg->engine.checkpoint_interval_ms;  // alerts do not wait for it (docs/state.md)
+    // Reference tables (docs/tables.md): fed from MQTT and files, read by the workers.
+    std::unique_ptr<TableStore> tables;
+    std::unique_ptr<TableFeeder> table_feeder;
+    if (!cfg->tables.empty()) {
+        tables = TableStore::open(tables_dir(*cfg), cfg->map_size, false, &err);
+        if (!tables) {
+            spdlog::error("{}", err);
+            return 1;
+        }
+        wopt.tables = tables.get();
+        table_feeder = std::make_unique<TableFeeder>(*tables, cfg->tables, mqtt_options(cfg->mqtt));
+        if (!table_feeder->start(&err)) {
+            spdlog::error("tables: {}", err);
+            return 1;
+        }
+    }
+    // alerts.max_outbox / alerts.on_full (docs/operations.md "The outbox").
+    OutboxLimit outbox_limit(*log, cfg->alerts.max_outbox, cfg->alerts.on_full);
+    wopt.admit = [&outbox_limit](std::chrono::milliseconds wait) { return outbox_limit.admit(wait); };
     std::vector<std::unique_ptr<EngineWorker>> workers;
     for (uint32_t w = 0; w < nworkers; ++w) {
         std::vector<uint32_t> parts;
@@ -106,7 +128,7 @@ int run_daemon(const std::string& config_path) {
 
     SinkContext sctx;
     sctx.mqtt = mqtt_options(cfg->mqtt);
-    Publisher publisher(*log, *find_sink_plugin("mqtt"), sctx);
+    Publisher publisher(*log, *find_sink_plugin("mqtt"), sctx, &outbox_limit);
     if (!publisher.start(&err)) {
         spdlog::error("alerts: {}", err);
         return 1;
@@ -220,6 +242,7 @@ int run_daemon(const std::string& config_path) {
     admin.stop();
     ingest.request_stop();
     source->stop();
+    if (table_feeder) table_feeder->stop();
     for (auto& w : workers) w->stop();
     publisher.notify();
     publisher.stop(2000);

@@ -16,6 +16,7 @@
 #include "daemon/replay_input.h"
 #include "patterns/engine.h"
 #include "rules/rule_loader.h"
+#include "rules/table_lookup.h"
 
 namespace vigil {
 
@@ -172,6 +173,9 @@ Outcome run_case(const RuleTestCase& tc, const RuleSet& all, const std::vector<S
     ManualClock clock;
     VectorAlertSink sink;
     PartitionEngine engine(set, {in.spec}, clock, sink);
+    InlineTables tables;  // the case's `tables:`, seen by table() and ctx.lookup
+    for (const auto& row : tc.tables) tables.put(row.table, row.key, row.json);
+    TableScope table_scope(&tables);
     size_t index = 0;
     int64_t now = 0;
     for (const auto& input : tc.events) {
@@ -252,6 +256,7 @@ int run_tests(const std::vector<std::string>& paths_in, const std::string& confi
     std::vector<std::string> paths = paths_in.empty() ? std::vector<std::string>{"."} : paths_in;
     Diagnostics diags;
     std::vector<StreamSpec> streams;
+    std::vector<std::string> table_names;
     if (!config_path.empty()) {
         auto cfg = load_config(config_path, diags);
         if (!cfg) {
@@ -259,8 +264,9 @@ int run_tests(const std::vector<std::string>& paths_in, const std::string& confi
             return 1;
         }
         streams = cfg->streams;
+        for (const auto& t : cfg->tables) table_names.push_back(t.name);
     }
-    LoadedRules loaded = load_rules(paths, streams, diags);
+    LoadedRules loaded = load_rules(paths, streams, diags, config_path.empty() ? nullptr : &table_names);
     bool rules_ok = loaded.rules && !diags.has_errors();
     if (!rules_ok) std::fprintf(stderr, "%s", diags.to_string().c_str());
     size_t passed = 0, failed = rules_ok ? 0 : 1;

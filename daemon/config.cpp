@@ -99,7 +99,7 @@ void parse_small_sections(YamlFile& f, YamlMap& top, Config& c) {
         m.get_size("max_bytes", c.retention.max_bytes);
     }
     if (const YAML::Node* n = top.find("alerts")) {
-        YamlMap m(f, *n, "alerts", {"topic", "qos", "max_outbox"});
+        YamlMap m(f, *n, "alerts", {"topic", "qos", "max_outbox", "on_full"});
         std::string why;
         if (m.get_string("topic", c.alerts.topic) && c.alerts.topic.empty())
             f.error(m.value_pos("topic"), "\"topic\" must not be empty");
@@ -108,6 +108,9 @@ void parse_small_sections(YamlFile& f, YamlMap& top, Config& c) {
         int64_t v = 0;
         if (m.get_int("qos", v, 0, 2)) c.alerts.qos = static_cast<int>(v);
         if (m.get_int("max_outbox", v, 1, 1'000'000'000)) c.alerts.max_outbox = static_cast<uint64_t>(v);
+        size_t full = 0;
+        if (m.get_enum("on_full", {"block", "drop_oldest"}, full))
+            c.alerts.on_full = full == 0 ? OutboxFullPolicy::Block : OutboxFullPolicy::DropOldest;
     }
     if (const YAML::Node* n = top.find("admin")) parse_admin(f, *n, c.admin);
     if (const YAML::Node* n = top.find("log")) {

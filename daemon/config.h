@@ -47,10 +47,14 @@ struct RetentionConfig {
     uint64_t max_bytes = 4ULL << 30;
 };
 
+// What happens when the outbox holds alerts.max_outbox alerts (docs/operations.md).
+enum class OutboxFullPolicy { Block, DropOldest };
+
 struct AlertsConfig {
     std::string topic = "vigil/alerts/{rule}/{key}";
     int qos = 1;
     uint64_t max_outbox = 100000;
+    OutboxFullPolicy on_full = OutboxFullPolicy::Block;
 };
 
 struct AdminConfig {
@@ -66,7 +70,7 @@ struct LogConfig {
 struct EngineConfig {
     int workers = 1;
     int64_t checkpoint_interval_ms = 1000;
-    uint64_t checkpoint_events = 10000;
+    uint64_t checkpoint_events = 100000;
 };
 
 // tables: reference data for enrichment (SPEC 3.5), read by key from rules.
@@ -75,7 +79,8 @@ struct TableSpec {
     std::string topic;            // MQTT filter: each message upserts, an empty payload deletes
     std::string file;             // or a JSONL file (resolved path), reloaded when it changes
     std::vector<FieldPath> key;   // the row key inside each record
-    int64_t history_ms = 0;       // how long superseded rows stay readable (event-time lookups); 0: latest only
+    int64_t history_ms = 0;       // how long superseded rows stay readable (event-time lookups); 0: latest only;
+                                  // INT64_MAX (`history: true`): every version
 };
 
 struct Config {
@@ -93,6 +98,13 @@ struct Config {
     LogConfig log;
     EngineConfig engine;
     std::vector<TableSpec> tables;
+
+    // The names of `tables:`, for checking table("name", ...) in rules.
+    std::vector<std::string> table_names() const {
+        std::vector<std::string> out;
+        for (const auto& t : tables) out.push_back(t.name);
+        return out;
+    }
 
     const StreamSpec* stream(std::string_view name) const {
         for (const auto& s : streams)

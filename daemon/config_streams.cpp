@@ -51,6 +51,18 @@ void parse_time(YamlFile& f, const YAML::Node& n, StreamSpec& s) {
         f.warning(m.pos(), "\"time\" has no \"field\": every event gets its ingest time");
 }
 
+// history: true (every version kept), false, or a duration (how long superseded rows stay).
+void parse_table_history(YamlMap& m, TableSpec& t) {
+    const YAML::Node* h = m.find("history");
+    if (!h) return;
+    if (h->IsScalar() && (h->Scalar() == "true" || h->Scalar() == "false")) {
+        bool keep = false;
+        if (m.get_bool("history", keep)) t.history_ms = keep ? INT64_MAX : 0;
+        return;
+    }
+    m.get_duration("history", t.history_ms, 0);
+}
+
 }  // namespace
 
 std::string resolve_path(const std::string& base_dir, const std::string& p) {
@@ -163,8 +175,11 @@ void parse_tables(YamlFile& f, const YAML::Node& n, const std::string& base_dir,
         } else if (m.get_string("file", t.file)) {
             t.file = resolve_path(base_dir, t.file);
         }
-        if (m.require("key")) parse_key_paths(f, m, "key", t.key);
-        m.get_duration("history", t.history_ms, 0);
+        if (m.require("key") && parse_key_paths(f, m, "key", t.key) && !t.file.empty())
+            for (const auto& k : t.key)
+                if (k.topic_segment >= 0)
+                    f.error(m.value_pos("key"), "table \"" + t.name + "\" is read from a file: its key must be a field");
+        parse_table_history(m, t);
         out.push_back(std::move(t));
     }
 }

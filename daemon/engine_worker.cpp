@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 
 #include "daemon/rate_limit.h"
+#include "daemon/table_view.h"
 #include "rules/event_pool.h"
 #include "storage/log.h"
 
@@ -26,6 +28,15 @@ struct EngineWorker::Partition {
     Collector sink;
     std::unique_ptr<PartitionEngine> engine;
     EventPool events;  // recycles the Events the engine did not keep
+};
+
+// A commit in flight: the worker goes on reading and matching while the log's
+// writer commits it; the next checkpoint first collects its result.
+struct EngineWorker::InFlight {
+    std::future<CommitResult> result;
+    std::vector<uint64_t> consumed;
+    std::vector<AlertWrite> alerts;  // kept for a retry if the commit fails
+    std::vector<StateChange> state;
 };
 
 // warm_start (docs/reload.md): the records of this partition already read, by event time.
@@ -68,6 +79,10 @@ EngineWorker::EngineWorker(EventLog& log, std::vector<uint32_t> partitions, Rule
         p->committed = log_.consumer_offset(options_.consumer, id).value_or(0);
         p->next = std::max(p->committed + 1, log_.first_offset(id));
         p->engine = std::make_unique<PartitionEngine>(rules, streams_, clock_, p->sink);
+        if (options_.checkpoint_state) {
+            if (!restore(id, *p->engine)) p->engine = std::make_unique<PartitionEngine>(rules, streams_, clock_, p->sink);
+            p->engine->track_state_changes(true);
+        }
         parts_.push_back(std::move(p));
     }
 }
@@ -122,21 +137,54 @@ bool EngineWorker::poll_partition(Partition& p) {
     return n > 0;
 }
 
+
+void EngineWorker::finish_inflight() {
+    if (!inflight_) return;
+    std::unique_ptr<InFlight> f = std::move(inflight_);
+    CommitResult r = f->result.get();
+    if (!r.ok) {
+        // Retried first thing in the next checkpoint (nothing of it was stored).
+        unsaved_alerts_ = std::move(f->alerts);
+        unsaved_state_ = std::move(f->state);
+        static RateLimit limit;
+        uint64_t held = 0;
+        if (limit.allow(held)) spdlog::error("worker: checkpoint failed (will retry): {}", r.error);
+        std::lock_guard lk(mu_);
+        ++stats_.commit_errors;
+        return;
+    }
+    for (size_t i = 0; i < parts_.size(); ++i) parts_[i]->committed = f->consumed[i];
+    std::lock_guard lk(mu_);
+    stats_.alerts += f->alerts.size();
+}
+
 void EngineWorker::checkpoint(bool force) {
-    size_t pending = 0;
+    size_t pending = unsaved_alerts_.size();
     for (const auto& p : parts_) pending += p->sink.alerts.size();
     int64_t now = clock_.now_ms();
     bool due = since_commit_ >= options_.checkpoint_events ||
                (since_commit_ > 0 && now - last_commit_ms_ >= options_.checkpoint_interval_ms);
     if (!force && pending == 0 && !due) return;
+    finish_inflight();  // one commit in flight at a time, in order
 
     CommitBatch batch;
+    batch.state = std::move(unsaved_state_);  // from a commit that failed
+    batch.alerts = std::move(unsaved_alerts_);
+    unsaved_state_.clear();
+    unsaved_alerts_.clear();
+    // With checkpointed state, a commit only for pending alerts stores them (and
+    // queues them for publishing) without state and offsets: a crash before the next
+    // full checkpoint re-raises them with the same ids.
+    const bool alerts_only = options_.checkpoint_state && !force && !due;
     std::vector<uint64_t> consumed(parts_.size());
     for (size_t i = 0; i < parts_.size(); ++i) {
         auto& p = *parts_[i];
-        // Records still buffered for reordering are not consumed yet.
-        uint64_t oldest = p.engine->min_buffered_offset();
-        consumed[i] = oldest ? oldest - 1 : p.next - 1;
+        // Records still buffered for reordering are not consumed yet, unless the
+        // checkpoint holds the reorder buffer.
+        uint64_t oldest = options_.checkpoint_state ? 0 : p.engine->min_buffered_offset();
+        consumed[i] = alerts_only ? p.committed : oldest ? oldest - 1 : p.next - 1;
+        if (options_.checkpoint_state && !alerts_only)
+            add_state(p.id, *p.engine, batch, consumed[i] != p.committed || !p.sink.alerts.empty());
         if (consumed[i] != p.committed) batch.offsets.push_back({options_.consumer, p.id, consumed[i]});
         for (auto& a : p.sink.alerts) {
             AlertWrite w;
@@ -147,30 +195,20 @@ void EngineWorker::checkpoint(bool force) {
             w.qos = a.qos < 0 ? options_.default_alert_qos : a.qos;
             batch.alerts.push_back(std::move(w));
         }
+        p.sink.alerts.clear();
     }
-    if (batch.offsets.empty() && batch.alerts.empty()) {
+    if (!alerts_only) {
         since_commit_ = 0;
         last_commit_ms_ = now;
-        return;
     }
-    size_t n_alerts = batch.alerts.size();
-    CommitResult r = log_.commit_batch(std::move(batch)).get();
-    if (!r.ok) {
-        static RateLimit limit;
-        uint64_t held = 0;
-        if (limit.allow(held)) spdlog::error("worker: checkpoint failed (will retry): {}", r.error);
-        std::lock_guard lk(mu_);
-        ++stats_.commit_errors;
-        return;
-    }
-    for (size_t i = 0; i < parts_.size(); ++i) {
-        parts_[i]->committed = consumed[i];
-        parts_[i]->sink.alerts.clear();
-    }
-    since_commit_ = 0;
-    last_commit_ms_ = now;
-    std::lock_guard lk(mu_);
-    stats_.alerts += n_alerts;
+    if (batch.offsets.empty() && batch.alerts.empty() && batch.state.empty()) return;
+    auto f = std::make_unique<InFlight>();
+    f->consumed = std::move(consumed);
+    f->alerts = batch.alerts;
+    f->state = batch.state;
+    f->result = log_.commit_batch(std::move(batch));
+    inflight_ = std::move(f);
+    if (force) finish_inflight();
 }
 
 std::vector<RuleStats> EngineWorker::rule_stats() const {
@@ -180,6 +218,9 @@ std::vector<RuleStats> EngineWorker::rule_stats() const {
 
 void EngineWorker::run() {
     int64_t last_tick = 0;
+    // The rules read the tables through this thread's view; one read snapshot per batch.
+    std::unique_ptr<TableView> tables = options_.tables ? std::make_unique<TableView>(*options_.tables) : nullptr;
+    TableScope table_scope(tables.get());
     for (;;) {
         bool stopping = stop_.load();
         RuleSetPtr next;
@@ -194,7 +235,9 @@ void EngineWorker::run() {
                 p->engine->swap_rules(next, warm_source(log_, p->id, p->next));
             }
         bool any = false;
-        for (auto& p : parts_) any |= poll_partition(*p);
+        bool room = !options_.admit || options_.admit(std::chrono::milliseconds(0));
+        if (room)
+            for (auto& p : parts_) any |= poll_partition(*p);
         int64_t now = clock_.now_ms();
         if (now - last_tick >= 100) {
             for (auto& p : parts_) p->engine->on_wall_clock(now);
@@ -205,9 +248,14 @@ void EngineWorker::run() {
             rule_stats_ = std::move(snapshot);
         }
         run_tasks();
+        if (tables) tables->end_batch();
         checkpoint(stopping && !any);
+        // Collect a finished commit (stats, committed offsets); when idle, wait for it.
+        if (inflight_ && (!any || inflight_->result.wait_for(std::chrono::seconds(0)) == std::future_status::ready))
+            finish_inflight();
         if (stopping && !any) break;
-        if (!any) log_.wait_for(parts_.front()->id, parts_.front()->next - 1, std::chrono::milliseconds(20));
+        if (!room) options_.admit(std::chrono::milliseconds(50));  // the outbox is full: wait for the publisher
+        else if (!any) log_.wait_for(parts_.front()->id, parts_.front()->next - 1, std::chrono::milliseconds(20));
     }
     {
         std::lock_guard lk(mu_);

@@ -8,10 +8,18 @@
 // `checkpoint_interval_ms` commits {consumer offset, new alerts into the alert
 // store and the outbox} in ONE transaction, so an alert is never lost and an
 // offset never runs ahead of the alerts it produced.
-// The committed offset is the last record whose effects are final: records still
-// buffered for reordering are not counted as consumed, so a restart reads them
-// again. Rule state itself is not yet checkpointed: after a restart, partial
-// matches and open windows start empty (the crash-safe state issue).
+// With `checkpoint_state` (the default) the same transaction also holds the keyed
+// state of every rule that changed since the last checkpoint and the engine's own
+// state (watermarks, the reorder buffer as log offsets), so the committed offset
+// is the last record read. At construction each partition restores that state
+// (rules whose id and version are unchanged; stored state of other rules is
+// deleted) and resumes after the committed offset: a crash re-processes only the
+// records after the last checkpoint, from the state of that checkpoint, and
+// re-raises their alerts with the same ids (docs/state.md). Pending alerts are
+// committed at once even between checkpoints (alert store and outbox only, no
+// offset), and a checkpoint is committed while the worker goes on (one in flight).
+// Without checkpoint_state, records still buffered for reordering are not counted
+// as consumed (a restart reads them again) and rule state starts empty.
 // Thread rules: start/stop/swap_rules from the controlling thread. inspect() and
 // set_rule_enabled() may be called from any thread (the admin API): inspect runs
 // its task on the worker thread between two batches, so engines are only ever
@@ -34,14 +42,26 @@
 namespace vigil {
 
 class EventLog;
+class TableStore;
+struct CommitBatch;
+struct StateChange;
+struct AlertWrite;
 
 struct WorkerOptions {
     std::string consumer = "live";
     std::string default_alert_topic = "vigil/alerts/{rule}/{key}";
     int default_alert_qos = 1;
-    int64_t checkpoint_interval_ms = 200;
-    uint64_t checkpoint_events = 10000;
+    int64_t checkpoint_interval_ms = 1000;  // a crash re-processes at most this tail
+    uint64_t checkpoint_events = 100000;
     uint32_t read_batch = 1024;
+    // Reference tables for table() and ctx.lookup (daemon/table_view.h); null: none.
+    const TableStore* tables = nullptr;
+    bool checkpoint_state = true;  // keyed rule state and engine state in each checkpoint
+    // alerts.on_full=block (daemon/outbox_limit.h): asked before each read of the
+    // log; false = the outbox is full, do not read on (after waiting up to the
+    // given time for room). Unset: always read. A worker stopped while the outbox
+    // is full stops without reading the rest; the next start resumes it.
+    std::function<bool(std::chrono::milliseconds)> admit;
 };
 
 struct WorkerStats {
@@ -50,6 +70,8 @@ struct WorkerStats {
     uint64_t late_events = 0;
     uint64_t bad_records = 0;
     uint64_t commit_errors = 0;
+    uint64_t restored_keys = 0;     // keyed states restored at start
+    uint64_t state_restore_errors = 0;  // malformed stored states (those keys start empty)
 };
 
 class EngineWorker {
@@ -87,6 +109,15 @@ private:
     void run();
     bool poll_partition(Partition& p);
     void checkpoint(bool force);
+    struct InFlight;
+    void finish_inflight();
+    // engine_worker_state.cpp: checkpointed state
+    // False when the stored engine state is unusable (the caller starts the
+    // partition afresh from its committed offset).
+    bool restore(uint32_t partition, PartitionEngine& engine);
+    // Adds the partition's changed keyed state, and the engine record when anything
+    // changed or `moved` (its offset advanced); true when it added something.
+    bool add_state(uint32_t partition, PartitionEngine& engine, CommitBatch& batch, bool moved);
 
     EventLog& log_;
     std::vector<std::unique_ptr<Partition>> parts_;
@@ -105,6 +136,9 @@ private:
     std::atomic<bool> running_{false};
     uint64_t since_commit_ = 0;
     int64_t last_commit_ms_ = 0;
+    std::unique_ptr<InFlight> inflight_;      // the checkpoint being committed
+    std::vector<StateChange> unsaved_state_;  // from a failed commit, not yet stored
+    std::vector<AlertWrite> unsaved_alerts_;
 };
 
 }  // namespace vigil

@@ -45,7 +45,8 @@ const char* trigger_name(ReloadTrigger t) {
 
 RuleSetPtr load_rules_for(const Config& cfg, std::vector<std::string>& errors, size_t& files) {
     Diagnostics diags;
-    LoadedRules loaded = load_rules({cfg.rules}, cfg.streams, diags);
+    std::vector<std::string> tables = cfg.table_names();
+    LoadedRules loaded = load_rules({cfg.rules}, cfg.streams, diags, &tables);
     for (const auto& d : diags.items()) {
         if (d.severity == Diagnostic::Severity::Error) errors.push_back(d.to_string());
         else spdlog::warn("{}", d.to_string());

@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "daemon/table_view.h"
 #include "rules/event_pool.h"
 #include "rules/json.h"
 #include "storage/log.h"
@@ -56,9 +57,12 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
     ManualClock clock;
     run.sink = std::make_unique<BriefSink>(run.id, o.keep_json);
     PartitionEngine engine(rules, streams, clock, *run.sink);
+    std::unique_ptr<TableView> tables = o.tables ? std::make_unique<TableView>(*o.tables, o.as_of_tables) : nullptr;
+    TableScope table_scope(tables.get());
     EventPool pool;
     Status st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
         if (!o.stream.empty() && r.stream != o.stream) return true;
+        if (tables && (run.events & 1023) == 1023) tables->end_batch();
         std::shared_ptr<Event> ev = pool.acquire();
         ++run.events;
         if (!event_from_record(r, *ev)) {

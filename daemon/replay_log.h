@@ -18,6 +18,7 @@
 // Failure modes: run_log_replay() returns false and an error text when a read
 // fails; a record whose payload is not JSON is counted in bad_records and skipped.
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 namespace vigil {
 
 class EventLog;
+class TableStore;
 
 struct LogReplayOptions {
     int64_t from = INT64_MIN;          // event time, inclusive
@@ -37,6 +39,8 @@ struct LogReplayOptions {
     uint32_t workers = 1;
     bool flush = true;                 // at the end: every watermark to +infinity
     bool keep_json = true;             // keep every alert as JSON (SPEC section 6) for --out
+    const TableStore* tables = nullptr;  // reference tables (daemon/table_view.h); null: none
+    std::set<std::string, std::less<>> as_of_tables;  // tables looked up as of event time
 };
 
 // What the report and the diff need of one alert, without its events.

@@ -33,6 +33,8 @@
 
 namespace vigil {
 
+class StateReader;  // patterns/state_codec.h
+
 constexpr size_t kCollectCap = 100;
 
 enum class AggFn : uint8_t { Count, CountExpr, Sum, Avg, Min, Max, First, Last, Distinct, Stddev, Collect };
@@ -95,6 +97,9 @@ public:
     // Values in plan order for `having`/payload; JSON results are parsed into docs.
     void values(const AggPlan& plan, std::vector<Value>& out, std::vector<JsonDoc>& docs) const;
     size_t bytes() const;
+    // Checkpoints (patterns/aggregate_io.cpp): exact bytes of the cells, and back.
+    void save(std::string& out) const;
+    bool load(const AggPlan& plan, StateReader& in);
 
 private:
     std::vector<AggCell> cells_;
@@ -117,6 +122,10 @@ public:
                       std::vector<JsonDoc>& docs) const;
     void values(const AggPlan& plan, std::vector<Value>& out, std::vector<JsonDoc>& docs) const;
     size_t bytes() const;
+    // Checkpoints (patterns/aggregate_io.cpp): the events' samples and the cells
+    // exactly (running sums included, so values match an uninterrupted run).
+    void save(std::string& out) const;
+    bool load(const AggPlan& plan, StateReader& in);
 
 private:
     struct Cell {

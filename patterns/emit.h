@@ -24,6 +24,16 @@ public:
     // True when an alert for `key` at event time `time` may go out (and records it).
     bool allow(const std::string& key, int64_t time);
     size_t size() const { return last_.size(); }
+    // Checkpoints: the last alert time recorded for `key` (false: none), and setting it.
+    bool last(const std::string& key, int64_t& time) const {
+        auto it = last_.find(key);
+        if (it == last_.end()) return false;
+        time = it->second;
+        return true;
+    }
+    void set_last(const std::string& key, int64_t time) {
+        if (interval_ms_ > 0) last_[key] = time;
+    }
 
 private:
     int64_t interval_ms_;

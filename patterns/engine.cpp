@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "patterns/emit.h"
+#include "patterns/state_codec.h"
 
 namespace vigil {
 
@@ -71,6 +72,7 @@ PartitionEngine::~PartitionEngine() = default;
 PartitionEngine::RuleEntry PartitionEngine::make_entry(RulePtr rule) {
     RuleEntry e;
     e.runtime = factory_(rule, clock_);
+    if (e.runtime) e.runtime->track_changes(tracking_);
     e.rule = std::move(rule);
     return e;
 }
@@ -386,6 +388,115 @@ const RuleRuntime* PartitionEngine::runtime(std::string_view rule_id) const {
     for (const auto& e : entries_)
         if (e.rule->id == rule_id) return e.runtime.get();
     return nullptr;
+}
+
+// ---- checkpoints (docs/state.md "Engine record") ----
+
+void PartitionEngine::track_state_changes(bool on) {
+    tracking_ = on;
+    for (auto& e : entries_) e.runtime->track_changes(on);
+}
+
+void PartitionEngine::take_state_changes(const std::function<void(const Rule&, StateDelta&)>& fn) {
+    StateDelta delta;
+    for (auto& e : entries_) {
+        if (!e.runtime->checkpointable()) continue;
+        delta.clear();
+        e.runtime->take_changes(delta);
+        fn(*e.rule, delta);
+    }
+}
+
+std::string PartitionEngine::save_state() const {
+    std::string out(1, static_cast<char>(kEngineStateFormat));
+    put_varint(out, arrival_);
+    put_varint(out, streams_.size());
+    for (const auto& s : streams_) {
+        put_bytes(out, s->spec.name);
+        put_zigzag(out, s->max_seen);
+        put_zigzag(out, s->watermark);
+        put_varint(out, s->last_arrival_wall == kNoWatermark ? 0 : 1);
+        put_varint(out, s->heap.size());
+        for (const auto& item : s->heap) {
+            put_varint(out, item.ev->offset);
+            put_varint(out, item.arrival);
+        }
+    }
+    put_varint(out, entries_.size());
+    for (const auto& e : entries_) {
+        put_bytes(out, e.rule->id);
+        put_bytes(out, e.rule->version);
+        put_zigzag(out, e.last_watermark);
+    }
+    return out;
+}
+
+bool PartitionEngine::restore_state(std::string_view bytes, const std::function<EventPtr(uint64_t)>& fetch,
+                                    std::vector<SavedRule>& rules, size_t& lost, std::string* error) {
+    StateReader in(bytes);
+    lost = 0;
+    if (in.byte() != kEngineStateFormat) {
+        if (error) *error = "engine state: unknown format byte";
+        return false;
+    }
+    arrival_ = in.u();
+    for (uint64_t i = 0, n = in.count(); i < n && in.ok(); ++i) {
+        Stream& s = stream_for(in.bytes());
+        s.max_seen = in.i();
+        s.watermark = in.i();
+        // Idle time restarts at the restore (wall time does not survive a restart).
+        s.last_arrival_wall = in.u() ? clock_.now_ms() : kNoWatermark;
+        s.heap.clear();
+        for (uint64_t j = 0, m = in.count(); j < m && in.ok(); ++j) {
+            uint64_t offset = in.u();
+            uint64_t arrival = in.u();
+            if (!in.ok()) break;
+            EventPtr ev = fetch(offset);
+            if (!ev) {
+                ++lost;
+                continue;
+            }
+            s.heap.push_back(Stream::Item{ev->time, arrival, std::move(ev)});
+        }
+        std::make_heap(s.heap.begin(), s.heap.end(), std::greater<Stream::Item>());
+    }
+    rules.clear();
+    for (uint64_t i = 0, n = in.count(); i < n && in.ok(); ++i) {
+        SavedRule r;
+        r.id.assign(in.bytes());
+        r.version.assign(in.bytes());
+        r.watermark = in.i();
+        rules.push_back(std::move(r));
+    }
+    if (!in.ok() || !in.at_end()) {
+        if (error) *error = "engine state: truncated or malformed bytes";
+        return false;
+    }
+    return true;
+}
+
+RuleRuntime* PartitionEngine::runtime_for(std::string_view id, std::string_view version) {
+    for (auto& e : entries_)
+        if (e.rule->id == id && e.rule->version == version) return e.runtime.get();
+    return nullptr;
+}
+
+void PartitionEngine::finish_restore(const std::vector<SavedRule>& rules) {
+    for (auto& e : entries_) {
+        int64_t wm = kNoWatermark;
+        auto saved = std::find_if(rules.begin(), rules.end(), [&](const SavedRule& r) {
+            return r.id == e.rule->id && r.version == e.rule->version;
+        });
+        if (saved != rules.end()) {
+            wm = saved->watermark;
+        } else {
+            for (const auto& s : streams_)
+                if (e.rule->stream.empty() || e.rule->stream == s->spec.name) wm = std::max(wm, s->watermark);
+        }
+        if (wm == kNoWatermark || wm <= e.last_watermark) continue;
+        e.last_watermark = wm;
+        e.runtime->on_watermark(wm, sink_);
+    }
 }
 
 }  // namespace vigil

@@ -98,6 +98,32 @@ public:
     const RuleRuntime* runtime(std::string_view rule_id) const;
     const RuleSetPtr& rules() const { return rules_; }
 
+    // ---- checkpoints (patterns/engine_state.cpp, docs/state.md) ----
+    // Turns change tracking on in every runtime, and in runtimes made later.
+    void track_state_changes(bool on);
+    // fn(rule, delta) for each checkpointable rule, with its keys changed since
+    // the last call (delta may be empty).
+    void take_state_changes(const std::function<void(const Rule&, StateDelta&)>& fn);
+    // The engine's own state: per stream its watermark, max event time and the
+    // reorder buffer (log offsets and arrival numbers of the buffered events, not
+    // the events), the arrival counter, and per rule (id, version, watermark seen).
+    std::string save_state() const;
+    struct SavedRule {
+        std::string id, version;
+        int64_t watermark = INT64_MIN;
+    };
+    // Restores save_state()'s bytes into a freshly built engine. fetch(offset)
+    // returns the logged event at that offset of this partition (null when gone:
+    // it is skipped and counted in `lost`). `rules` receives the saved rules.
+    bool restore_state(std::string_view bytes, const std::function<EventPtr(uint64_t)>& fetch,
+                       std::vector<SavedRule>& rules, size_t& lost, std::string* error);
+    // The runtime of rule `id` when its version is `version`, else null (to
+    // restore its keys with RuleRuntime::restore_key).
+    RuleRuntime* runtime_for(std::string_view id, std::string_view version);
+    // Last step of a restore: each restored rule gets back the watermark it had
+    // seen, every other rule the current one of its streams (as swap_rules does).
+    void finish_restore(const std::vector<SavedRule>& rules);
+
 private:
     struct Stream;
     struct RuleEntry;
@@ -122,6 +148,7 @@ private:
     uint64_t late_total_ = 0;
     uint64_t events_in_ = 0;
     uint64_t warm_events_ = 0;
+    bool tracking_ = false;
     std::string scratch_;
 };
 

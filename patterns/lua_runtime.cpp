@@ -10,6 +10,8 @@
 
 #include "rules/hash.h"
 #include "rules/json.h"
+#include "rules/lua_host.h"
+#include "rules/table_lookup.h"
 
 namespace vigil {
 
@@ -67,6 +69,29 @@ int ctx_set_timer(lua_State* L) {
     const char* err = rt->add_timer(static_cast<int64_t>(t));
     if (err) return luaL_error(L, "ctx.set_timer: %s", err);
     return 0;
+}
+
+// ctx.lookup("cards", key): the row of a reference table as a Lua table, or nil
+// (no such row or table). As of the current event's time (rules/table_lookup.h).
+int ctx_lookup(lua_State* L) {
+    size_t tn = 0;
+    const char* table = luaL_checklstring(L, 1, &tn);
+    const TableLookup* t = current_table_lookup();
+    int kt = lua_type(L, 2);
+    if (!t || (kt != LUA_TSTRING && kt != LUA_TNUMBER)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    size_t kn = 0;
+    const char* key = lua_tolstring(L, 2, &kn);  // a number becomes its decimal text (3 -> "3")
+    const Event* ev = runtime_of(L)->current().event;
+    JsonRef row = t->lookup(std::string_view(table, tn), std::string_view(key, kn), ev ? ev->time : kLookupNow);
+    if (row.valid()) {
+        lua_push_json(L, row);
+    } else {
+        lua_pushnil(L);
+    }
+    return 1;
 }
 
 void push_key(lua_State* L, const std::string& key) { lua_pushlstring(L, key.data(), key.size()); }
@@ -187,8 +212,10 @@ int setup_tramp(lua_State* L) {
     auto* s = static_cast<Setup*>(lua_touserdata(L, 1));
     lua_newtable(L);
     s->states_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_createtable(L, 0, 4);
-    const luaL_Reg fns[] = {{"emit", ctx_emit}, {"now", ctx_now}, {"set_timer", ctx_set_timer}, {nullptr, nullptr}};
+    lua_createtable(L, 0, 5);
+    const luaL_Reg fns[] = {{"emit", ctx_emit},           {"now", ctx_now},
+                            {"set_timer", ctx_set_timer}, {"lookup", ctx_lookup},
+                            {nullptr, nullptr}};
     lua_pushlightuserdata(L, s->rt);
     luaL_setfuncs(L, fns, 1);
     s->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -258,6 +285,7 @@ bool LuaRuleRuntime::init() {
 size_t LuaRuleRuntime::state_bytes() const { return host_ ? host_->memory_used() : 0; }
 
 LuaRuleRuntime::KeyEntry& LuaRuleRuntime::touch(const std::string& key) {
+    if (tracking_) dirty_.insert(key);
     auto it = keys_.find(key);
     if (it != keys_.end()) {
         lru_.splice(lru_.end(), lru_, it->second.lru);
@@ -272,6 +300,7 @@ LuaRuleRuntime::KeyEntry& LuaRuleRuntime::touch(const std::string& key) {
 
 void LuaRuleRuntime::evict_oldest() {
     std::string key = lru_.front();
+    if (tracking_) gone_keys_.push_back(key);
     auto it = keys_.find(key);
     for (int64_t t : it->second.timers) timers_.erase({t, key});
     keys_.erase(it);

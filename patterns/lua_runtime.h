@@ -56,6 +56,11 @@ public:
     std::vector<std::string> keys() const;
     bool serialize_state(const std::string& key, std::string& out, std::string* error = nullptr) const;
     bool restore_state(const std::string& key, std::string_view bytes, std::string* error = nullptr);
+    // The engine's checkpoints (patterns/lua_state_io.cpp, docs/state.md): the
+    // bytes above behind a format byte and the key's throttle.
+    void take_changes(StateDelta& out) override;
+    bool restore_key(const std::string& key, std::string_view bytes, std::string* error) override;
+    bool checkpointable() const override { return host_ != nullptr; }
 
     bool disabled() const { return !host_ || host_->disabled(); }
     const std::string& last_error() const { return last_error_; }
@@ -103,6 +108,8 @@ private:
     std::set<std::pair<int64_t, std::string>> timers_;
     Throttle throttle_;
     Call call_;
+    std::set<std::string> dirty_;         // keys touched since the last take_changes()
+    std::vector<std::string> gone_keys_;  // keys evicted since then
 };
 
 std::unique_ptr<RuleRuntime> make_lua_runtime(RulePtr rule, const Clock& clock);

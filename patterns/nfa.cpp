@@ -256,6 +256,7 @@ void PatternRuntime::on_event(const EventPtr& evp, AlertSink& out) {
         lru_unlink(slot);
         lru_push_front(slot);
     }
+    if (tracking_) note_dirty(slot);
     KeyState& ks = keys_[slot];
     StepCtx s{&evp, evp.get(), ks.next_seq++, scratch_pms_, scratch_done_};
     s.next.clear();

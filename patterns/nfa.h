@@ -49,6 +49,10 @@ public:
     size_t key_count() const override { return key_index_.size(); }
     size_t state_bytes() const override;
     std::string describe_key(const std::string& key) const override;
+    // Checkpoints (patterns/nfa_state_io.cpp, docs/state.md).
+    void take_changes(StateDelta& out) override;
+    bool restore_key(const std::string& key, std::string_view bytes, std::string* error) override;
+    bool checkpointable() const override { return true; }
 
     size_t partial_match_count() const;
     const SharedBuffer& buffer() const { return buffer_; }
@@ -67,14 +71,20 @@ public:
     };
 
 private:
+    // heap_pos of a key without a timer. Timers are at most one per key and keys
+    // at most rule.max_keys (<= 1e8, rules/rule_parser.cpp), so 30 bits hold any index.
+    static constexpr uint32_t kNoTimer = (1u << 30) - 1;
     // 32 bytes per key (the name lives in key_index_, see key_name()); a free
-    // slot has no partial matches.
+    // slot has no partial matches. The checkpoint flags share heap_pos's word.
     struct KeyState {
         PodList<PartialMatch> pms;
         uint32_t next_seq = 0;
-        uint32_t heap_pos = UINT32_MAX;  // index in timers_, or UINT32_MAX
+        uint32_t heap_pos : 30 = kNoTimer;  // index in timers_, or kNoTimer
+        uint32_t dirty : 1 = 0;   // changed since the last checkpoint (tracking only)
+        uint32_t stored : 1 = 0;  // a checkpoint holds state for it (else dropping it needs no erase)
         uint32_t lru_prev = UINT32_MAX, lru_next = UINT32_MAX;
     };
+    static_assert(sizeof(KeyState) == 32, "KeyState is the per-key cost: keep it at 32 bytes");
     // One entry per key with a deadline: the earliest deadline of its partial
     // matches. An indexed heap, so a key that finishes early leaves no stale entry.
     // Packed to 12 bytes (4-byte aligned): one per waiting key.
@@ -128,6 +138,14 @@ private:
     void enforce_partial_limit(std::vector<PartialMatch>& pms);
     void note_drop(const char* what);
 
+    // nfa_state_io.cpp: checkpoints
+    void note_dirty(uint32_t slot) {
+        if (keys_[slot].dirty) return;
+        keys_[slot].dirty = true;
+        dirty_slots_.push_back(slot);
+    }
+    void save_key(const KeyState& ks, std::string& out) const;
+
     const PatternSpec& pattern_;
     std::vector<uint32_t> min_;             // effective minimum per stage (0 when optional)
     std::vector<bool> tail_ok_;             // [i]: every positive stage after i is optional
@@ -147,6 +165,8 @@ private:
     std::vector<SharedBuffer::NodeId> scratch_path_;
     int64_t last_drop_log_ms_ = INT64_MIN;
     uint64_t drops_since_log_ = 0;
+    std::vector<uint32_t> dirty_slots_;   // may hold stale or repeated slots: `dirty` decides
+    std::vector<std::string> gone_keys_;  // keys dropped since the last checkpoint
 };
 
 }  // namespace vigil

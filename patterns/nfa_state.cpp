@@ -62,6 +62,7 @@ uint32_t PatternRuntime::key_slot(const std::string& key) {
             lru_unlink(found);
             lru_push_front(found);
         }
+        if (tracking_) note_dirty(found);
         return found;
     }
     if (key_index_.size() >= rule_->max_keys && lru_tail_ != kNil) {
@@ -82,11 +83,14 @@ uint32_t PatternRuntime::key_slot(const std::string& key) {
     key_index_.insert(key, slot);
     k.next_seq = 0;
     lru_push_front(slot);
+    if (tracking_) note_dirty(slot);
     return slot;
 }
 
 void PatternRuntime::drop_key(uint32_t slot) {
     KeyState& k = keys_[slot];
+    if (tracking_ && k.stored) gone_keys_.push_back(key_name(k));
+    k.dirty = k.stored = false;
     for (const auto& pm : k.pms) buffer_.release(pm.node);
     heap_remove(slot);
     k.pms.clear();
@@ -138,7 +142,7 @@ void PatternRuntime::sift_down(uint32_t pos) {
 
 void PatternRuntime::heap_set(uint32_t slot, int64_t at) {
     uint32_t pos = keys_[slot].heap_pos;
-    if (pos == kNil) {
+    if (pos == kNoTimer) {
         timers_.push_back(Timer{at, slot});
         keys_[slot].heap_pos = static_cast<uint32_t>(timers_.size() - 1);
         sift_up(keys_[slot].heap_pos);
@@ -156,8 +160,8 @@ void PatternRuntime::heap_set(uint32_t slot, int64_t at) {
 
 void PatternRuntime::heap_remove(uint32_t slot) {
     uint32_t pos = keys_[slot].heap_pos;
-    if (pos == kNil) return;
-    keys_[slot].heap_pos = kNil;
+    if (pos == kNoTimer) return;
+    keys_[slot].heap_pos = kNoTimer;
     Timer last = timers_.back();
     timers_.pop_back();
     if (pos == timers_.size()) return;
@@ -170,6 +174,7 @@ void PatternRuntime::fire_timers(int64_t up_to, AlertSink& out) {
     while (!timers_.empty() && timers_.front().at <= up_to) {
         uint32_t slot = timers_.front().slot;
         heap_remove(slot);
+        if (tracking_) note_dirty(slot);
         expire(slot, up_to, out);
     }
 }
@@ -245,8 +250,9 @@ size_t PatternRuntime::partial_match_count() const {
 size_t PatternRuntime::state_bytes_without_events() const {
     size_t b = sizeof(*this) + keys_.capacity() * sizeof(KeyState) + free_keys_.capacity() * sizeof(uint32_t) +
                timers_.capacity() * sizeof(Timer);
-    // unordered_map: one node (next pointer, cached hash, key, value) per key, plus buckets.
-    b += key_index_.bytes();
+    b += key_index_.bytes();  // probe table and names
+    // Checkpoint tracking: up to one dirty slot per key, the keys dropped since.
+    b += dirty_slots_.capacity() * sizeof(uint32_t) + gone_keys_.capacity() * sizeof(std::string);
     key_index_.for_each([&](const std::string&, uint32_t slot) {
         b += keys_[slot].pms.capacity() * sizeof(PartialMatch);
     });

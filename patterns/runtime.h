@@ -18,6 +18,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "patterns/alert.h"
 #include "rules/rule.h"
@@ -42,6 +45,17 @@ public:
     int64_t now = 0;
 };
 
+// What changed in a runtime's keyed state since the last take_changes():
+// each changed key's serialized state, and the keys whose state is gone.
+struct StateDelta {
+    std::vector<std::pair<std::string, std::string>> put;
+    std::vector<std::string> erase;
+    void clear() {
+        put.clear();
+        erase.clear();
+    }
+};
+
 struct RuleCounters {
     uint64_t evaluations = 0;
     uint64_t matches = 0;
@@ -63,6 +77,26 @@ public:
     // A human-readable view of one key's state ("why didn't this fire?").
     virtual std::string describe_key(const std::string& key) const = 0;
 
+    // ---- checkpoints (docs/state.md; codecs in patterns/state_codec.cpp and
+    // patterns/nfa_state_io.cpp) ----
+    // While tracking, the runtime notes each key whose state changes (an event,
+    // a timer, an eviction). Off by default: untracked runtimes note nothing.
+    void track_changes(bool on) { tracking_ = on; }
+    bool tracking() const { return tracking_; }
+    // Appends to `out` the bytes of every key changed since the last call (or since
+    // tracking began) and the keys whose state went away, then forgets them. A
+    // runtime without keyed checkpoints (checkpointable() false) appends nothing.
+    virtual void take_changes(StateDelta& /*out*/) {}
+    // Replaces `key`'s state with bytes from take_changes() of a runtime of the
+    // same rule id and version. False (with a reason) for malformed bytes; the key
+    // is then left without state. After restoring every key, the engine calls
+    // on_watermark() with the watermark the runtime had seen.
+    virtual bool restore_key(const std::string& /*key*/, std::string_view /*bytes*/, std::string* error) {
+        if (error) *error = "this rule kind has no checkpointed state";
+        return false;
+    }
+    virtual bool checkpointable() const { return false; }
+
     const Rule& rule() const { return *rule_; }
     const RuleCounters& counters() const { return counters_; }
 
@@ -71,6 +105,7 @@ protected:
     RulePtr rule_;
     const Clock& clock_;
     RuleCounters counters_;
+    bool tracking_ = false;
 };
 
 // Builds the runtime for a rule's body (pattern, window or Lua).

@@ -57,6 +57,7 @@ void WindowRuntime::fire(int64_t at, const Timer& t, AlertSink& out) {
     auto kit = by_id_.find(t.key_id);
     if (kit == by_id_.end()) return;  // the key was evicted
     KeyState& ks = *kit->second;
+    if (tracking_) note_dirty(ks);
     if (rule_->window.type == WindowType::Sliding) {
         if (ks.timer_at != at) return;
         ks.timer_at = kNoTimer;
@@ -88,8 +89,12 @@ WindowRuntime::KeyState* WindowRuntime::key_state(const std::string& key) {
     bool created = false;
     KeyState& ks = *keys_.find_or_create(key, created);
     ks.touched = seq_;
-    if (!created) return &ks;
+    if (!created) {
+        if (tracking_) note_dirty(ks);
+        return &ks;
+    }
     ks.id = next_key_id_++;
+    if (tracking_) note_dirty(ks);
     by_id_[ks.id] = &ks;
     age_.emplace_back(ks.id, seq_);
     if (rule_->max_keys > 0 && keys_.size() > rule_->max_keys) evict_one();
@@ -122,6 +127,7 @@ void WindowRuntime::evict_one() {
 
 void WindowRuntime::erase_key(KeyState& ks) {
     // Timers and age entries that name this key die lazily: its id is gone.
+    if (tracking_ && ks.stored) gone_keys_.push_back(ks.key);
     by_id_.erase(ks.id);
     keys_.erase(ks.key);  // last: destroys ks
 }

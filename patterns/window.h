@@ -46,6 +46,10 @@ public:
     size_t key_count() const override { return keys_.size(); }
     size_t state_bytes() const override;
     std::string describe_key(const std::string& key) const override;
+    // Checkpoints (patterns/window_state_io.cpp, docs/state.md).
+    void take_changes(StateDelta& out) override;
+    bool restore_key(const std::string& key, std::string_view bytes, std::string* error) override;
+    bool checkpointable() const override { return valid_; }
 
     // False when the rule's aggregates could not be planned (see plan_error()).
     bool valid() const { return valid_; }
@@ -72,6 +76,8 @@ private:
         int64_t timer_at = kNoTimer;  // sliding: the pending expiry timer
         uint64_t count_seen = 0;     // count: events taken so far
         uint64_t touched = 0;        // event sequence of the last update (eviction)
+        bool dirty = false;          // changed since the last checkpoint (tracking only)
+        bool stored = false;         // a checkpoint holds state for it (else erasing it needs no erase)
         size_t bytes() const;
     };
     // A window (key id, window start) to look at when the watermark reaches the
@@ -103,6 +109,12 @@ private:
     void evict_one();
     void erase_key(KeyState& ks);
     void erase_if_idle(KeyState& ks);
+    void note_dirty(KeyState& ks) {
+        if (ks.dirty) return;
+        ks.dirty = true;
+        dirty_ids_.push_back(ks.id);
+    }
+    void save_key(const KeyState& ks, std::string& out) const;
 
     // Evaluates `having`, applies the throttle and emits. `extra_id` makes ids of
     // several results of one window distinct.
@@ -131,6 +143,10 @@ private:
     std::vector<Value> values_;
     std::vector<JsonDoc> docs_;
     std::string scratch_;
+    // Checkpoints: keys changed (by id; erased ids are skipped) and keys erased
+    // since the last take_changes().
+    std::vector<uint64_t> dirty_ids_;
+    std::vector<std::string> gone_keys_;
 };
 
 std::unique_ptr<RuleRuntime> make_window_runtime(RulePtr rule, const Clock& clock);

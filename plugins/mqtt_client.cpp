@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <random>
 
 namespace vigil {
 
@@ -127,6 +128,16 @@ bool MqttClient::connect_once() {
     return true;
 }
 
+namespace {
+// Equal jitter: between half the backoff and all of it, so that many clients
+// cut off by the same broker restart do not all come back in the same instant.
+int jittered(int backoff_ms) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    int half = backoff_ms / 2;
+    return half + static_cast<int>(rng() % static_cast<unsigned>(backoff_ms - half + 1));
+}
+}  // namespace
+
 void MqttClient::run() {
     int backoff = options_.backoff_min_ms;
     bool first = true;
@@ -135,7 +146,7 @@ void MqttClient::run() {
         first = false;
         if (!connect_once()) {
             std::unique_lock lk(mu_);
-            cv_.wait_for(lk, std::chrono::milliseconds(backoff), [this] { return !running_.load(); });
+            cv_.wait_for(lk, std::chrono::milliseconds(jittered(backoff)), [this] { return !running_.load(); });
             backoff = std::min(backoff * 2, options_.backoff_max_ms);
             continue;
         }
@@ -154,10 +165,11 @@ void MqttClient::run() {
             }
             break;
         }
+        int wait_ms = jittered(backoff);
         spdlog::warn("mqtt {}: connection lost ({}); reconnecting in {} ms", options_.client_id,
-                     mosquitto_strerror(rc), backoff);
+                     mosquitto_strerror(rc), wait_ms);
         std::unique_lock lk(mu_);
-        cv_.wait_for(lk, std::chrono::milliseconds(backoff), [this] { return !running_.load(); });
+        cv_.wait_for(lk, std::chrono::milliseconds(wait_ms), [this] { return !running_.load(); });
         backoff = std::min(backoff * 2, options_.backoff_max_ms);
     }
 }

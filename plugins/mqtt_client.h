@@ -11,7 +11,9 @@
 //    a QoS 1 PUBACK is only queued while on_message runs and written after it
 //    returns. So an on_message handler that returns after its event is committed
 //    acknowledges only committed events (dependencies.md 2.4.1).
-//  - Reconnects with exponential backoff (1 s doubling to 30 s) until stop().
+//  - Reconnects with exponential backoff (backoff_min_ms doubling to
+//    backoff_max_ms; by default 1 s to 30 s) with equal jitter (each wait is
+//    between half the backoff and all of it) until stop().
 // Failure modes: connection errors are logged at a bounded rate and counted;
 // publish() while disconnected returns false (the caller keeps the message).
 // Thread rules: callbacks run on the connection's network thread; publish() may

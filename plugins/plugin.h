@@ -61,6 +61,9 @@ public:
     virtual bool connected() const = 0;
     // Alerts handed over and not yet delivered.
     virtual size_t in_flight() const = 0;
+    // Connections made so far (0 for a sink without one): a change tells the
+    // caller that alerts in flight before it will never be confirmed.
+    virtual uint64_t sessions() const { return 0; }
 };
 
 struct SourcePlugin {

@@ -51,14 +51,14 @@ public:
 };
 
 class LuaProgram;  // rules/lua_host.h
-class TableLookup;  // reference tables (later)
+class TableLookup;  // reference tables (rules/table_lookup.h)
 
 struct EvalContext {
     const Event* event = nullptr;        // the current event (null in a window's `having`)
     const StageView* stages = nullptr;   // set inside a pattern
     const Value* vars = nullptr;         // named values, e.g. a window's aggregates, in ExprScope::vars order
     LuaProgram* lua = nullptr;           // the rule's Lua program, for lua.NAME(...)
-    const TableLookup* tables = nullptr;
+    const TableLookup* tables = nullptr;  // null: the thread's (current_table_lookup())
     std::string* scratch = nullptr;      // storage for strings made during evaluation; may be null
     uint64_t* type_errors = nullptr;     // incremented when a runtime type mismatch yields false
 };
@@ -70,6 +70,7 @@ struct ExprScope {
     std::vector<std::string> vars;    // named values (window aggregate names)
     bool has_event = true;            // false in a window's `having`: only vars are visible
     const LuaProgram* lua = nullptr;  // for checking lua.NAME exists; null: no Lua in this rule
+    const std::vector<std::string>* tables = nullptr;  // table names for table(); null: not checked
 };
 
 class Expr {

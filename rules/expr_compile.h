@@ -67,6 +67,7 @@ private:
     uint32_t stage_ref(const Token& t, int stage);
     uint32_t call(const Token& t);
     uint32_t lua_call(const Token& lua);
+    uint32_t table_call(const Token& t);
     uint32_t aggregate(const Token& t, Agg agg, uint32_t arg);
     void parse_args(std::vector<uint32_t>& args);
     uint32_t binary(Op op, uint32_t a, uint32_t b, uint32_t pos);

@@ -344,6 +344,7 @@ Val Evaluator::eval(uint32_t i) {
     case Op::Cond: return test(n.a) ? eval(n.b) : eval(n.c);
     case Op::Call: return call(n);
     case Op::LuaCall: return lua_call(n);
+    case Op::Table: return table_row(n);
     }
     return {};
 }

@@ -157,6 +157,7 @@ private:
     Val matches(const Node& n);
     Val call(const Node& n);
     Val lua_call(const Node& n);
+    Val table_row(const Node& n);
 
 public:
     Val eval(uint32_t i);

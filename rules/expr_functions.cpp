@@ -1,9 +1,12 @@
-// Built-in functions (abs ... exists) and calls into the rule's Lua program.
+// Built-in functions (abs ... exists), calls into the rule's Lua program, and
+// table() lookups of reference tables.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "rules/expr_eval.h"
 #include "rules/lua_host.h"
+#include "rules/table_lookup.h"
 
 namespace vigil::expr {
 
@@ -89,6 +92,31 @@ Val Evaluator::lua_call(const Node& n) {
     for (size_t k = 0; k < count; ++k) args[k] = to_value(vals[k]);
     Value r = ctx_.lua->call(n.value.str, args, count, s);
     return adopt(r);
+}
+
+// table("name", key): the row as a JSON object, Missing when there is none. A
+// number key is looked up by its decimal text (integers without a fraction).
+Val Evaluator::table_row(const Node& n) {
+    const TableLookup* t = ctx_.tables ? ctx_.tables : current_table_lookup();
+    if (!t) return {};
+    Val k = eval(n.a);
+    char buf[32];
+    std::string_view key;
+    if (k.kind == Kind::String) {
+        key = sv(k);
+    } else if (k.kind == Kind::Number && std::isfinite(k.number)) {
+        double x = k.number;
+        auto r = std::fabs(x) < 9e15 && x == std::floor(x)
+                     ? std::to_chars(buf, buf + sizeof buf, static_cast<long long>(x))
+                     : std::to_chars(buf, buf + sizeof buf, x);
+        key = std::string_view(buf, static_cast<size_t>(r.ptr - buf));
+    } else {
+        if (k.kind != Kind::Missing && k.kind != Kind::Null) type_error();
+        return {};
+    }
+    int64_t at = ctx_.event ? ctx_.event->time : kLookupNow;
+    JsonRef row = t->lookup(n.value.str, key, at);
+    return row.valid() ? from_json(row) : Val{};
 }
 
 }  // namespace vigil::expr

@@ -190,6 +190,7 @@ void Compiler::parse_args(std::vector<uint32_t>& args) {
 }
 
 uint32_t Compiler::call(const Token& t) {
+    if (t.text == "table") return table_call(t);
     std::string fname(t.text);
     const FnInfo* fn = find_function(fname);
     const AggInfo* agg = find_aggregate(fname);
@@ -300,6 +301,35 @@ uint32_t Compiler::lua_call(const Token& lua) {
     c.args = static_cast<uint32_t>(prog_.args.size());
     c.nargs = static_cast<uint32_t>(args.size());
     prog_.args.insert(prog_.args.end(), args.begin(), args.end());
+    return add(std::move(c));
+}
+
+// table("devices", device): the name must be a string literal (checked against
+// the configured tables when the scope lists them), the key any expression.
+uint32_t Compiler::table_call(const Token& t) {
+    std::vector<uint32_t> args;
+    parse_args(args);
+    if (args.size() != 2) {
+        error(t.pos, "table() takes 2 arguments, a table name and a key, like table(\"devices\", device); got " +
+                         std::to_string(args.size()));
+        return add_const(Value::missing(), t.pos);
+    }
+    const Node& name = prog_.nodes[args[0]];
+    const Node& key = prog_.nodes[args[1]];
+    if (name.op != Op::Const || name.value.kind != Value::Kind::String) {
+        error(name.pos, "the table name must be a string literal, like table(\"devices\", device)");
+    } else if (scope_.tables && find_name(*scope_.tables, name.value.str) < 0) {
+        std::string n(name.value.str);
+        error(name.pos, "unknown table \"" + n + "\"" +
+                            (scope_.tables->empty() ? std::string(" (vigil.yaml has no tables:)") : hint(n, *scope_.tables)));
+    }
+    if (key.type == Type::Bool || key.type == Type::Null)
+        error(key.pos, "a table key must be a string or a number, not " + a_type(key.type));
+    Node c;
+    c.op = Op::Table;
+    c.value = name.value;
+    c.a = args[1];
+    c.pos = t.pos;
     return add(std::move(c));
 }
 

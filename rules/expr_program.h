@@ -40,6 +40,7 @@ enum class Op : uint8_t {
     Cond,        // a ? b : c
     Call,        // fn(args[])
     LuaCall,     // lua.strings[index](args[])
+    Table,       // table(value, a): a row of a reference table (rules/table_lookup.h)
 };
 
 enum class Meta : uint8_t { None, Time, Key, Topic, Partition, Offset, Event };

@@ -94,6 +94,7 @@ namespace {
 struct Loader {
     const std::vector<StreamSpec>& streams;
     Diagnostics& diags;
+    const std::vector<std::string>* tables = nullptr;
     size_t errors_before = 0;
     LoadedRules out;
     std::vector<std::shared_ptr<Rule>> rules;
@@ -188,6 +189,7 @@ void Loader::load_document(YamlFile& f, const YAML::Node& root, bool test_file) 
 void Loader::load_text(const std::string& text, const std::string& file) {
     out.files.push_back(file);
     YamlFile f(file, text, diags);
+    f.tables = tables;
     auto root = f.parse();
     if (!root) return;
     bool test_file = file.size() > 10 && (file.ends_with(".test.yaml") || file.ends_with(".test.yml"));
@@ -284,16 +286,16 @@ void Loader::finish() {
 }  // namespace
 
 LoadedRules load_rules(const std::vector<std::string>& paths, const std::vector<StreamSpec>& streams,
-                       Diagnostics& diags) {
-    Loader l{streams, diags, diags.error_count(), {}, {}, {}};
+                       Diagnostics& diags, const std::vector<std::string>* tables) {
+    Loader l{streams, diags, tables, diags.error_count(), {}, {}, {}};
     for (const auto& p : paths) l.load_path(p);
     l.finish();
     return std::move(l.out);
 }
 
 LoadedRules load_rules_text(const std::string& yaml, const std::string& file, const std::vector<StreamSpec>& streams,
-                            Diagnostics& diags) {
-    Loader l{streams, diags, diags.error_count(), {}, {}, {}};
+                            Diagnostics& diags, const std::vector<std::string>* tables) {
+    Loader l{streams, diags, tables, diags.error_count(), {}, {}, {}};
     l.load_text(yaml, file);
     l.finish();
     return std::move(l.out);

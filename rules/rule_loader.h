@@ -36,6 +36,13 @@ struct RuleTestInput {
     SourcePos pos;
 };
 
+// A row of a test case's `tables:` (reference tables, SPEC 3.5).
+struct RuleTestTableRow {
+    std::string table, key;
+    std::string json;  // the row as a JSON object
+    SourcePos pos;
+};
+
 struct RuleTestCase {
     std::string name;
     std::string file;
@@ -43,6 +50,7 @@ struct RuleTestCase {
     std::vector<std::string> rules;        // rule ids under test; empty = every rule in the file
     std::string stream;                    // optional: stream name for the events
     std::vector<RuleTestInput> events;
+    std::vector<RuleTestTableRow> tables;  // `tables: {name: {key: row}}`
     bool expect_given = false;
     std::vector<RuleTestExpectation> expect;
     // The rules must fail to compile with this message: it is looked for as a substring of the
@@ -63,12 +71,14 @@ struct LoadedRules {
 
 // Loads files and folders (recursively: *.yaml, *.yml, *.lua rule files; *.test.yaml
 // test files). `streams` (may be empty) lets the loader check `stream:` names and
-// rule keys against the config.
+// rule keys against the config. `tables` (null: not checked) are the configured
+// reference table names that table("name", ...) may use.
 LoadedRules load_rules(const std::vector<std::string>& paths, const std::vector<StreamSpec>& streams,
-                       Diagnostics& diags);
+                       Diagnostics& diags, const std::vector<std::string>* tables = nullptr);
 
 // Loads rules from YAML text (tests, expect_error cases). `file` names it in diagnostics.
 LoadedRules load_rules_text(const std::string& yaml, const std::string& file,
-                            const std::vector<StreamSpec>& streams, Diagnostics& diags);
+                            const std::vector<StreamSpec>& streams, Diagnostics& diags,
+                            const std::vector<std::string>* tables = nullptr);
 
 }  // namespace vigil

@@ -187,6 +187,11 @@ ExprPtr compile_expr_node(YamlFile& f, const YAML::Node& n, std::string_view nam
         f.error(f.content_pos(n), "\"" + std::string(name) + "\" is an empty expression");
         return nullptr;
     }
+    if (f.tables && !scope.tables) {
+        ExprScope with_tables = scope;
+        with_tables.tables = f.tables;
+        return Expr::compile(text, with_tables, f.content_pos(n), f.diags());
+    }
     return Expr::compile(text, scope, f.content_pos(n), f.diags());
 }
 

@@ -1,5 +1,6 @@
 // `tests:` (SPEC 5) -> RuleTestCase: events converted from YAML to JSON text with
 // their types kept, `$watermark` lines, expectations, `expect_error` with inline rules.
+#include <algorithm>
 #include <charconv>
 #include <regex>
 
@@ -11,7 +12,7 @@ namespace vigil {
 
 namespace {
 
-const std::vector<std::string> kTestKeys = {"name", "rules", "stream", "events", "expect", "expect_error"};
+const std::vector<std::string> kTestKeys = {"name", "rules", "stream", "tables", "events", "expect", "expect_error"};
 const std::vector<std::string> kExpectKeys = {"rule", "key", "kind", "events", "window", "values", "payload"};
 const std::vector<std::string> kKinds = {"match", "timeout", "window", "lua"};
 
@@ -183,6 +184,40 @@ void parse_test_rules(YamlFile& f, const YAML::Node& root, const YAML::Node& n, 
     tc.rules_yaml = keep_region(f.text(), f.offset(n), subtree_end(f, root, n));
 }
 
+// tables: {devices: {pump-1: {rated_temp: 80}, ...}, ...}
+void parse_test_tables(YamlFile& f, const YAML::Node& n, RuleTestCase& tc) {
+    if (!n.IsMap()) {
+        f.error(f.content_pos(n), "\"tables\" must be a map of table name: {key: row}, got " + describe_node(n));
+        return;
+    }
+    for (auto t = n.begin(); t != n.end(); ++t) {
+        std::string name = t->first.IsScalar() ? t->first.Scalar() : std::string();
+        if (f.tables && std::find(f.tables->begin(), f.tables->end(), name) == f.tables->end()) {
+            std::string near = closest_match(name, *f.tables);
+            f.error(f.pos(t->first), "unknown table \"" + name + "\"" +
+                                         (near.empty() ? std::string() : " (did you mean \"" + near + "\"?)"));
+            continue;
+        }
+        if (!t->second.IsMap()) {
+            f.error(f.content_pos(t->second),
+                    "table \"" + name + "\" must be a map of key: row, got " + describe_node(t->second));
+            continue;
+        }
+        for (auto r = t->second.begin(); r != t->second.end(); ++r) {
+            RuleTestTableRow row;
+            row.table = name;
+            row.key = r->first.IsScalar() ? r->first.Scalar() : std::string();
+            row.pos = f.pos(r->first);
+            if (!r->second.IsMap()) {
+                f.error(f.content_pos(r->second), "row \"" + row.key + "\" of table \"" + name +
+                                                      "\" must be a map of field: value, got " + describe_node(r->second));
+                continue;
+            }
+            if (yaml_to_json(f, r->second, row.json)) tc.tables.push_back(std::move(row));
+        }
+    }
+}
+
 }  // namespace
 
 void parse_tests(YamlFile& f, const YAML::Node& root, const YAML::Node& tests, std::vector<RuleTestCase>& out) {
@@ -199,6 +234,7 @@ void parse_tests(YamlFile& f, const YAML::Node& root, const YAML::Node& tests, s
         if (m.require("name")) m.get_string("name", tc.name);
         if (const YAML::Node* r = m.find("rules")) parse_test_rules(f, root, *r, tc);
         m.get_string("stream", tc.stream);
+        if (const YAML::Node* t = m.find("tables")) parse_test_tables(f, *t, tc);
         if (const YAML::Node* ev = m.find("events")) {
             if (!ev->IsSequence())
                 f.error(m.value_pos("events"), "\"events\" must be a list, got " + describe_node(*ev));

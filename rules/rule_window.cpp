@@ -115,6 +115,7 @@ void parse_aggregate(YamlFile& f, const YAML::Node& key, const YAML::Node& val, 
     if (text.find('\n') == std::string::npos || text.find('\n') > open) arg_at.col += static_cast<int>(open + 1 + arg_begin);
     ExprScope scope;
     scope.lua = lua;
+    scope.tables = f.tables;
     arg.erase(0, arg_begin);
     arg.erase(arg.find_last_not_of(" \t\r\n") + 1);
     a.arg = Expr::compile(arg, scope, arg_at, f.diags());

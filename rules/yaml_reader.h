@@ -47,6 +47,9 @@ public:
     void error(const SourcePos& p, std::string msg) { diags_.error(p, std::move(msg)); }
     void warning(const SourcePos& p, std::string msg) { diags_.warning(p, std::move(msg)); }
 
+    // Names of the configured reference tables, for checking table("name", ...); null: not checked.
+    const std::vector<std::string>* tables = nullptr;
+
 private:
     SourcePos empty_value_pos(size_t at) const;
 

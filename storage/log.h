@@ -30,7 +30,11 @@
 //    tried again (ingest resumes by itself once space is free).
 //  - A map grown by another process (MDB_MAP_RESIZED) is adopted, not an error.
 //  - Retention (max age by ingest time, max bytes) deletes from partition heads
-//    in transactions of at most retention_batch records, between groups.
+//    in transactions of at most retention_batch records, between groups. It
+//    trims the alert store too, oldest alert time first: max age by alert time,
+//    and the alert store counts towards max bytes. An alert whose outbox entry
+//    is still waiting is never deleted (nor is any alert while the outbox holds
+//    an entry written before outbox entries named their alert).
 //
 // Threads: every public method may be called from any thread. Readers use short
 // read transactions (at most read_chunk records each), so they never pin old
@@ -166,6 +170,7 @@ struct MapInfo {
     uint32_t map_grows = 0;        // since open
     uint64_t commits = 0;          // write transactions committed by the writer since open
     uint64_t retention_deleted = 0;  // records deleted by retention since open
+    uint64_t retention_alerts_deleted = 0;  // alerts deleted by retention since open
     uint32_t stale_readers_cleared = 0;  // by mdb_reader_check since open
 };
 
@@ -226,6 +231,12 @@ public:
     Status state_scan(std::string_view rule, uint32_t partition,
                       const std::function<bool(std::string_view, std::string_view)>& fn) const;
     Status outbox_scan(uint64_t after_seq, uint64_t limit, std::vector<OutboxEntry>& out) const;
+    // The highest outbox sequence committed so far (0: none), as wait_for_outbox sees it.
+    uint64_t outbox_last_seq() const;
+    // Entries in the outbox (LMDB's entry count: no scan); 0 when it cannot be read.
+    uint64_t outbox_size() const;
+    // Alerts in the alert store (the same way).
+    uint64_t alerts_size() const;
     // Alerts with from_time <= time < to_time: fn(time, id, json).
     Status alerts_scan(int64_t from_time, int64_t to_time,
                        const std::function<bool(int64_t, std::string_view, std::string_view)>& fn) const;

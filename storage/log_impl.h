@@ -67,6 +67,7 @@ struct EventLog::Impl {
     std::atomic<uint64_t> commits{0};
     std::atomic<uint32_t> stale_readers{0};
     std::atomic<uint64_t> retention_deleted{0};
+    std::atomic<uint64_t> retention_alerts_deleted{0};
 
     // Writer queue.
     std::mutex queue_mu;

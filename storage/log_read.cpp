@@ -176,6 +176,7 @@ MapInfo EventLog::map_info() const {
     m.commits = impl_->commits.load();
     m.stale_readers_cleared = impl_->stale_readers.load();
     m.retention_deleted = impl_->retention_deleted.load();
+    m.retention_alerts_deleted = impl_->retention_alerts_deleted.load();
     return m;
 }
 
@@ -254,6 +255,19 @@ Status EventLog::outbox_scan(uint64_t after_seq, uint64_t limit, std::vector<Out
     }
     return {};
 }
+
+namespace {
+uint64_t entries_of(const EventLog::Impl& im, MDB_dbi dbi) {
+    ReadScope rs(im);
+    MDB_stat st{};
+    if (rs.rc || mdb_stat(rs.txn.get(), dbi, &st)) return 0;
+    return st.ms_entries;
+}
+}  // namespace
+
+uint64_t EventLog::outbox_last_seq() const { return impl_->last_outbox_seq.load(); }
+uint64_t EventLog::outbox_size() const { return entries_of(*impl_, impl_->outbox_dbi); }
+uint64_t EventLog::alerts_size() const { return entries_of(*impl_, impl_->alerts_dbi); }
 
 Status EventLog::alerts_scan(int64_t from_time, int64_t to_time,
                              const std::function<bool(int64_t, std::string_view, std::string_view)>& fn) const {

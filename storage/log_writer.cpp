@@ -95,7 +95,8 @@ int put_commit(EventLog::Impl& im, mdb::Txn& txn, TxnState& ts, CommitItem& it) 
         if (rc && rc != MDB_NOTFOUND) return rc;
     }
     for (const auto& a : it.batch.alerts) {
-        if ((rc = txn.put(im.alerts_dbi, alert_key(a.time, a.id), a.json))) return rc;
+        std::string akey = alert_key(a.time, a.id);
+        if ((rc = txn.put(im.alerts_dbi, akey, a.json))) return rc;
         if (!a.outbox) continue;
         if (!ts.outbox_synced) {  // as open_partition: the database has the last word
             ts.outbox_synced = true;
@@ -106,7 +107,7 @@ int put_commit(EventLog::Impl& im, mdb::Txn& txn, TxnState& ts, CommitItem& it) 
         }
         uint64_t seq = ts.next_seq++;
         put_be64(v, seq);
-        if ((rc = txn.put(im.outbox_dbi, {v, 8}, encode_outbox(a.topic, a.qos, a.json), MDB_APPEND))) return rc;
+        if ((rc = txn.put(im.outbox_dbi, {v, 8}, encode_outbox(a.topic, a.qos, a.json, akey), MDB_APPEND))) return rc;
         it.result.outbox_seqs.push_back(seq);
     }
     return 0;

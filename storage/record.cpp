@@ -130,21 +130,41 @@ std::string alert_key(int64_t time, std::string_view id) {
     return s;
 }
 
-std::string encode_outbox(std::string_view topic, int qos, std::string_view json) {
+std::string encode_outbox(std::string_view topic, int qos, std::string_view json, std::string_view alert_key) {
+    bool keyed = !alert_key.empty() && alert_key.size() <= kMaxHeaderField;
     std::string s(3, '\0');
-    s[0] = static_cast<char>(qos & 0xFF);
+    s.reserve(3 + topic.size() + 2 + alert_key.size() + json.size());
+    s[0] = static_cast<char>((qos & 0x03) | (keyed ? kOutboxHasKey : 0));
     put_le(s.data() + 1, topic.size(), 2);
-    s.append(topic).append(json);
+    s.append(topic);
+    if (keyed) {
+        char n[2];
+        put_le(n, alert_key.size(), 2);
+        s.append(n, 2).append(alert_key);
+    }
+    s.append(json);
     return s;
 }
 
-bool decode_outbox(std::string_view value, std::string_view& topic, int& qos, std::string_view& json) {
+bool decode_outbox(std::string_view value, std::string_view& topic, int& qos, std::string_view& json,
+                   std::string_view* alert_key) {
     if (value.size() < 3) return false;
-    qos = static_cast<unsigned char>(value[0]);
+    auto flags = static_cast<unsigned char>(value[0]);
+    qos = flags & 0x03;
     size_t lt = get_le(value.data() + 1, 2);
     if (3 + lt > value.size()) return false;
     topic = value.substr(3, lt);
-    json = value.substr(3 + lt);
+    size_t pos = 3 + lt;
+    std::string_view key;
+    if (flags & kOutboxHasKey) {
+        if (pos + 2 > value.size()) return false;
+        size_t lk = get_le(value.data() + pos, 2);
+        if (pos + 2 + lk > value.size()) return false;
+        key = value.substr(pos + 2, lk);
+        pos += 2 + lk;
+    }
+    if (alert_key) *alert_key = key;
+    json = value.substr(pos);
     return true;
 }
 

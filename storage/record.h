@@ -77,8 +77,13 @@ std::string state_prefix(std::string_view rule, uint32_t partition);
 // alerts key: be64(time_bits(time)) || id.
 std::string alert_key(int64_t time, std::string_view id);
 
-// outbox value: u8 qos || u16 LE topic length || topic || alert JSON.
-std::string encode_outbox(std::string_view topic, int qos, std::string_view json);
-bool decode_outbox(std::string_view value, std::string_view& topic, int& qos, std::string_view& json);
+// outbox value: u8 flags || u16 LE topic length || topic || [u16 LE key length ||
+// alerts key] || alert JSON. flags: qos in bits 0-1; bit 7 set when the alerts key
+// (alert_key(), which retention must not delete while the entry waits) follows the
+// topic. Values written before that bit existed carry no key; `alert_key` is then empty.
+inline constexpr uint8_t kOutboxHasKey = 0x80;
+std::string encode_outbox(std::string_view topic, int qos, std::string_view json, std::string_view alert_key = {});
+bool decode_outbox(std::string_view value, std::string_view& topic, int& qos, std::string_view& json,
+                   std::string_view* alert_key = nullptr);
 
 }  // namespace vigil

@@ -1,5 +1,6 @@
 #include "plugins/sink_mqtt/sink_mqtt.h"
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
@@ -18,6 +19,7 @@ public:
         MqttClient::Callbacks cb;
         cb.on_published = [this](int mid) { acked(mid); };
         cb.on_connection = [this](bool up) {
+            if (up) ++sessions_;
             if (!up) {
                 std::lock_guard lk(mu_);
                 in_flight_.clear();
@@ -49,6 +51,8 @@ public:
 
     bool connected() const override { return client_ && client_->connected(); }
 
+    uint64_t sessions() const override { return sessions_.load(); }
+
     size_t in_flight() const override {
         std::lock_guard lk(mu_);
         return in_flight_.size();
@@ -71,6 +75,7 @@ private:
     std::unique_ptr<MqttClient> client_;
     mutable std::mutex mu_;
     std::unordered_map<int, uint64_t> in_flight_;
+    std::atomic<uint64_t> sessions_{0};
 };
 
 }  // namespace

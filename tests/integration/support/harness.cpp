@@ -134,7 +134,7 @@ bool Broker::start() {
     std::ostringstream conf;
     conf << "listener " << port_ << " 127.0.0.1\n"
          << "allow_anonymous true\n"
-         << "persistence false\n"
+         << (persistent_ ? "persistence true\npersistence_location " + dir_.path() + "/\n" : "persistence false\n")
          << "max_queued_messages 0\n"
          << "max_inflight_messages 0\n"
          << "log_dest file " << dir_.file("mosquitto.log") << "\n"

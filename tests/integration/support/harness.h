@@ -58,6 +58,10 @@ public:
     // check the protocol exchange; off by default to keep logs small under load.
     explicit Broker(const TempDir& dir, bool verbose = false);
     ~Broker();
+    // Keeps sessions (subscriptions, queued messages) across stop()/start() in a
+    // file of the test folder, as a broker with persistence does. Set before start().
+    void set_persistent(bool on) { persistent_ = on; }
+    // Starts the broker; after stop() it comes back on the same port.
     bool start();
     void stop();
     int port() const { return port_; }
@@ -67,6 +71,7 @@ private:
     const TempDir& dir_;
     int port_ = 0;
     bool verbose_ = false;
+    bool persistent_ = false;
     ChildProcess proc_;
 };
 

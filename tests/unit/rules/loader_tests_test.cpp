@@ -175,3 +175,62 @@ TEST_CASE("tests: inline rules in flow style") {
     CHECK(d.to_string() ==
           "r.yaml:2:77: error: \"times\" must be at least 1 (use optional: true to allow zero), got 0\n");
 }
+
+TEST_CASE("tests: tables inline in a case, as rows by key") {
+    auto l = load(std::string(kRule) + R"(tests:
+  - name: with tables
+    tables:
+      devices:
+        pump-1: {model: X200, rated_temp: 80}
+        "17": {model: "007"}
+      cards:
+        c1: {home: DE}
+    events: []
+    expect: []
+)");
+    REQUIRE_MESSAGE(l.errors().empty(), l.errors());
+    REQUIRE(l.rules.tests.size() == 1);
+    const auto& rows = l.rules.tests[0].tables;
+    REQUIRE(rows.size() == 3);
+    CHECK(rows[0].table == "devices");
+    CHECK(rows[0].key == "pump-1");
+    CHECK(rows[0].json == R"({"model":"X200","rated_temp":80})");
+    CHECK(rows[1].key == "17");
+    CHECK(rows[1].json == R"({"model":"007"})");
+    CHECK(rows[2].table == "cards");
+}
+
+TEST_CASE("tests: a bad tables: in a case is reported where it is") {
+    auto l = load(std::string(kRule) + R"(tests:
+  - name: bad tables
+    tables:
+      devices: [1, 2]
+      cards:
+        c1: 5
+    expect: []
+  - name: not a map
+    tables: [devices]
+    expect: []
+)");
+    CHECK(l.errors() == "r.yaml:14:16: error: table \"devices\" must be a map of key: row, got a list\n"
+                        "r.yaml:16:13: error: row \"c1\" of table \"cards\" must be a map of field: value, got \"5\"\n"
+                        "r.yaml:19:13: error: \"tables\" must be a map of table name: {key: row}, got a list\n");
+}
+
+TEST_CASE("rules: table() names are checked against the configured tables") {
+    Diagnostics d;
+    std::vector<std::string> tables = {"devices"};
+    load_rules_text(R"(rule: hot
+stream: sensors
+where: temp > table("device", device).rated_temp
+emit:
+  payload:
+    limit: table("devices", device).rated_temp
+    other: table("cards", device).x
+pattern:
+  - name: a
+)",
+                    "r.yaml", test::two_streams(), d, &tables);
+    CHECK(d.to_string() == "r.yaml:3:21: error: unknown table \"device\" (did you mean \"devices\"?)\n"
+                           "r.yaml:7:18: error: unknown table \"cards\"\n");
+}

@@ -63,4 +63,17 @@ TEST_CASE("record: consumer offset, state, alert and outbox encodings") {
     CHECK(qos == 1);
     CHECK(json == R"({"id":"x"})");
     CHECK_FALSE(decode_outbox("\x01\x09", topic, qos, json));
+
+    // With the alerts key (what retention must keep while the entry waits).
+    std::string_view key = "unset";
+    REQUIRE(decode_outbox(ob, topic, qos, json, &key));
+    CHECK(key.empty());
+    std::string ak = alert_key(42, "abc");
+    std::string ok = encode_outbox("t", 0, R"({"id":"abc"})", ak);
+    REQUIRE(decode_outbox(ok, topic, qos, json, &key));
+    CHECK(topic == "t");
+    CHECK(qos == 0);
+    CHECK(key == ak);
+    CHECK(json == R"({"id":"abc"})");
+    CHECK_FALSE(decode_outbox(ok.substr(0, 6), topic, qos, json, &key));  // cut inside the key
 }

@@ -1,0 +1,178 @@
+// Reference tables in the daemon: config, MQTT messages and files -> rows, and the
+// workers' cached view over a real LMDB store (daemon/table_feed.h, table_view.h).
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "daemon/config.h"
+#include "daemon/table_feed.h"
+#include "daemon/table_view.h"
+
+using namespace vigil;
+
+namespace {
+
+TableSpec spec(const std::string& file, std::vector<std::string> keys) {
+    TableSpec t;
+    t.name = "cards";
+    t.file = file;
+    for (const auto& k : keys) {
+        FieldPath p;
+        REQUIRE(FieldPath::parse(k, p, nullptr));
+        t.key.push_back(p);
+    }
+    return t;
+}
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "vigil-tables-XXXXXX").string();
+        REQUIRE(::mkdtemp(tmpl.data()));
+        path = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("tables config: history true, false or a duration, and a file table's key must be a field") {
+    Diagnostics d;
+    auto c = load_config_text(R"(tables:
+  a: {topic: "x/+/p", key: "topic[1]", history: true}
+  b: {file: b.jsonl, key: id, history: false}
+  c: {file: c.csv, key: id, history: 30d}
+)",
+                              "etc/vigil.yaml", d);
+    REQUIRE_MESSAGE(c, d.to_string());
+    CHECK(c->tables[0].history_ms == INT64_MAX);
+    CHECK(c->tables[1].history_ms == 0);
+    CHECK(c->tables[2].history_ms == 30LL * 86'400'000);
+    CHECK(c->table_names() == std::vector<std::string>{"a", "b", "c"});
+    Diagnostics d2;
+    CHECK_FALSE(load_config_text("tables:\n  a: {file: a.jsonl, key: \"topic[1]\"}\n", "v.yaml", d2));
+    CHECK_MESSAGE(d2.to_string().find("v.yaml:2:") != std::string::npos, d2.to_string());
+    CHECK(d2.to_string().find("error: table \"a\" is read from a file: its key must be a field") != std::string::npos);
+}
+
+TEST_CASE("tables feed: a message upserts by its key, an empty payload deletes by a topic key") {
+    TableSpec by_field = spec("", {"device"});
+    TableSpec by_topic = spec("", {"topic[1]"});
+    TableWrite w;
+    std::string why;
+    REQUIRE(table_write_for_message(by_field, "f/p1/profile", R"( {"device":"p1","m":2} )", w, &why));
+    CHECK(w.key == "p1");
+    CHECK(w.json == R"({"device":"p1","m":2})");
+    CHECK_FALSE(w.erase);
+    REQUIRE(table_write_for_message(by_topic, "f/p7/profile", "", w, &why));
+    CHECK(w.erase);
+    CHECK(w.key == "p7");
+    CHECK_FALSE(table_write_for_message(by_field, "f/p7/profile", "", w, &why));
+    CHECK(why == "an empty payload deletes a row only when the key comes from the topic");
+    CHECK_FALSE(table_write_for_message(by_field, "t", "[1]", w, &why));
+    CHECK(why == "a row must be a JSON object");
+    CHECK_FALSE(table_write_for_message(by_field, "t", R"({"x":1})", w, &why));
+    CHECK(why == "no key (device)");
+    CHECK_FALSE(table_write_for_message(by_field, "t", "{nope", w, &why));
+    CHECK(why.rfind("not JSON at byte 1", 0) == 0);
+}
+
+TEST_CASE("tables feed: JSONL lines, bad lines reported with file:line, the last row of a key wins") {
+    std::vector<TableRow> rows;
+    std::vector<std::string> problems;
+    parse_table_file(spec("/etc/cards.jsonl", {"card_id"}),
+                     "{\"card_id\":\"c1\",\"home\":\"DE\"}\n\n{oops\n{\"home\":\"FR\"}\n"
+                     "{\"card_id\":7,\"home\":\"IT\"}\r\n{\"card_id\":\"c1\",\"home\":\"AT\"}\n",
+                     rows, problems);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].key == "c1");
+    CHECK(rows[0].json == R"({"card_id":"c1","home":"AT"})");
+    CHECK(rows[1].key == "7");
+    REQUIRE(problems.size() == 2);
+    CHECK(problems[0].rfind("/etc/cards.jsonl:3: not JSON", 0) == 0);
+    CHECK(problems[1] == "/etc/cards.jsonl:4: no key (card_id)");
+}
+
+TEST_CASE("tables feed: CSV with a header, typed cells, quotes, and bad lines") {
+    std::vector<TableRow> rows;
+    std::vector<std::string> problems;
+    parse_table_file(spec("m.csv", {"model"}),
+                     "model, rated_temp ,vendor,ok,note\n"
+                     "P100,80,Acme,true,\n"
+                     "\"P200\",95.5,\"Brandt, \"\"B\"\" & Co\",false,\"007\"\n"
+                     "P300,1,2\n"
+                     "P400,1,x,y,\"open\n",
+                     rows, problems);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].json == R"({"model":"P100","rated_temp":80,"vendor":"Acme","ok":true,"note":null})");
+    CHECK(rows[1].key == "P200");
+    CHECK(rows[1].json == R"({"model":"P200","rated_temp":95.5,"vendor":"Brandt, \"B\" & Co","ok":false,"note":"007"})");
+    REQUIRE(problems.size() == 2);
+    CHECK(problems[0] == "m.csv:4: 3 cells, the header has 5");
+    CHECK(problems[1] == "m.csv:5: unclosed quote");
+}
+
+TEST_CASE("tables feed: a file table loads at start and reloads when it changes, bad lines skipped") {
+    TempDir tmp;
+    std::string err;
+    auto store = TableStore::open(tmp.path + "/tables", 16ULL << 20, false, &err);
+    REQUIRE_MESSAGE(store, err);
+    std::string file = tmp.path + "/cards.jsonl";
+    {
+        std::ofstream(file) << "{\"card_id\":\"c1\",\"limit\":500}\nbad\n{\"card_id\":\"c2\",\"limit\":50}\n";
+    }
+    TableFeeder feeder(*store, {spec(file, {"card_id"})}, MqttOptions{}, 20);
+    REQUIRE(feeder.start(&err));
+    CHECK(store->size("cards") == 2);
+    CHECK(feeder.stats().bad_lines == 1);
+    CHECK(feeder.stats().file_loads == 1);
+    {
+        std::ofstream(file + ".next") << "{\"card_id\":\"c2\",\"limit\":75}\n{\"card_id\":\"c3\",\"limit\":1}\n";
+    }
+    std::filesystem::rename(file + ".next", file);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (feeder.stats().file_loads < 2 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(feeder.stats().file_loads == 2);
+    feeder.stop();
+    auto r = store->reader();
+    std::string_view v;
+    CHECK_FALSE(r->get("cards", "c1", v));
+    REQUIRE(r->get("cards", "c2", v));
+    CHECK(v == R"({"card_id":"c2","limit":75})");
+    CHECK(r->get("cards", "c3", v));
+}
+
+TEST_CASE("table view: cached rows until the store changes, misses cached too, as-of for history tables") {
+    TempDir tmp;
+    std::string err;
+    auto store = TableStore::open(tmp.path + "/tables", 16ULL << 20, false, &err);
+    REQUIRE_MESSAGE(store, err);
+    REQUIRE(store->apply({{"devices", "p1", R"({"t":80})", false, kHistoryForever}}, 1000).ok);
+    TableView view(*store);
+    CHECK(view.lookup("devices", "p1", kLookupNow)["t"].as_number() == 80);
+    CHECK_FALSE(view.lookup("devices", "p2", kLookupNow).valid());
+    CHECK(view.lookup("devices", "p1", 5)["t"].as_number() == 80);  // no as-of tables: latest
+    CHECK_FALSE(view.lookup("devices", "p2", kLookupNow).valid());
+    CHECK(view.reads() == 2);
+    view.end_batch();
+    CHECK(view.lookup("devices", "p1", kLookupNow).valid());
+    CHECK(view.reads() == 2);  // nothing changed: still cached
+    REQUIRE(store->apply({{"devices", "p1", R"({"t":95})", false, kHistoryForever}}, 2000).ok);
+    CHECK(view.lookup("devices", "p1", kLookupNow)["t"].as_number() == 80);  // same batch: same row
+    view.end_batch();
+    CHECK(view.lookup("devices", "p1", kLookupNow)["t"].as_number() == 95);
+
+    TableView replay(*store, {"devices"});
+    CHECK_FALSE(replay.lookup("devices", "p1", 999).valid());
+    CHECK(replay.lookup("devices", "p1", 1500)["t"].as_number() == 80);
+    CHECK(replay.lookup("devices", "p1", 2000)["t"].as_number() == 95);
+    CHECK(replay.lookup("devices", "p1", kLookupNow)["t"].as_number() == 95);
+}
