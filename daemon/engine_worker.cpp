@@ -235,7 +235,9 @@ void EngineWorker::run() {
                 p->engine->swap_rules(next, warm_source(log_, p->id, p->next));
             }
         bool any = false;
-        bool room = !options_.admit || options_.admit(std::chrono::milliseconds(0));
+        // The alerts of the pipelined commit count against the bound too.
+        const uint64_t in_flight = inflight_ ? inflight_->alerts.size() : 0;
+        bool room = !options_.admit || options_.admit(std::chrono::milliseconds(0), in_flight);
         if (room)
             for (auto& p : parts_) any |= poll_partition(*p);
         int64_t now = clock_.now_ms();
@@ -254,7 +256,7 @@ void EngineWorker::run() {
         if (inflight_ && (!any || inflight_->result.wait_for(std::chrono::seconds(0)) == std::future_status::ready))
             finish_inflight();
         if (stopping && !any) break;
-        if (!room) options_.admit(std::chrono::milliseconds(50));  // the outbox is full: wait for the publisher
+        if (!room) options_.admit(std::chrono::milliseconds(50), inflight_ ? inflight_->alerts.size() : 0);  // the outbox is full: wait for the publisher
         else if (!any) log_.wait_for(parts_.front()->id, parts_.front()->next - 1, std::chrono::milliseconds(20));
     }
     {
