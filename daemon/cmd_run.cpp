@@ -118,7 +118,9 @@ int run_daemon(const std::string& config_path) {
     }
     // alerts.max_outbox / alerts.on_full (docs/operations.md "The outbox").
     OutboxLimit outbox_limit(*log, cfg->alerts.max_outbox, cfg->alerts.on_full);
-    wopt.admit = [&outbox_limit](std::chrono::milliseconds wait) { return outbox_limit.admit(wait); };
+    wopt.admit = [&outbox_limit](std::chrono::milliseconds wait, uint64_t in_flight) {
+        return outbox_limit.admit(wait, in_flight);
+    };
     std::vector<std::unique_ptr<EngineWorker>> workers;
     for (uint32_t w = 0; w < nworkers; ++w) {
         std::vector<uint32_t> parts;

@@ -10,6 +10,7 @@
 
 #include "daemon/rate_limit.h"
 #include "daemon/table_view.h"
+#include "rules/event_pool.h"
 #include "storage/log.h"
 
 namespace vigil {
@@ -26,6 +27,7 @@ struct EngineWorker::Partition {
     uint64_t committed = 0;       // last offset committed as consumed
     Collector sink;
     std::unique_ptr<PartitionEngine> engine;
+    EventPool events;  // recycles the Events the engine did not keep
 };
 
 // A commit in flight: the worker goes on reading and matching while the log's
@@ -113,10 +115,10 @@ bool EngineWorker::poll_partition(Partition& p) {
     uint64_t n = 0;
     uint64_t bad = 0;
     Status st = log_.scan(p.id, p.next, options_.read_batch, [&](const RecordView& r) {
-        EventPtr ev = event_from_record(r);
+        std::shared_ptr<Event> ev = p.events.acquire();
         p.next = r.offset + 1;
         ++n;
-        if (!ev) {
+        if (!event_from_record(r, *ev)) {
             ++bad;  // validated at ingest; only a foreign writer gets here
             return true;
         }
@@ -233,7 +235,9 @@ void EngineWorker::run() {
                 p->engine->swap_rules(next, warm_source(log_, p->id, p->next));
             }
         bool any = false;
-        bool room = !options_.admit || options_.admit(std::chrono::milliseconds(0));
+        // The alerts of the pipelined commit count against the bound too.
+        const uint64_t in_flight = inflight_ ? inflight_->alerts.size() : 0;
+        bool room = !options_.admit || options_.admit(std::chrono::milliseconds(0), in_flight);
         if (room)
             for (auto& p : parts_) any |= poll_partition(*p);
         int64_t now = clock_.now_ms();
@@ -252,7 +256,7 @@ void EngineWorker::run() {
         if (inflight_ && (!any || inflight_->result.wait_for(std::chrono::seconds(0)) == std::future_status::ready))
             finish_inflight();
         if (stopping && !any) break;
-        if (!room) options_.admit(std::chrono::milliseconds(50));  // the outbox is full: wait for the publisher
+        if (!room) options_.admit(std::chrono::milliseconds(50), inflight_ ? inflight_->alerts.size() : 0);  // the outbox is full: wait for the publisher
         else if (!any) log_.wait_for(parts_.front()->id, parts_.front()->next - 1, std::chrono::milliseconds(20));
     }
     {

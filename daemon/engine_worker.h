@@ -60,8 +60,9 @@ struct WorkerOptions {
     // alerts.on_full=block (daemon/outbox_limit.h): asked before each read of the
     // log; false = the outbox is full, do not read on (after waiting up to the
     // given time for room). Unset: always read. A worker stopped while the outbox
-    // is full stops without reading the rest; the next start resumes it.
-    std::function<bool(std::chrono::milliseconds)> admit;
+    // is full stops without reading the rest; the next start resumes it. The
+    // second argument: alerts of a commit still in flight (not yet in the outbox).
+    std::function<bool(std::chrono::milliseconds, uint64_t)> admit;
 };
 
 struct WorkerStats {

@@ -33,16 +33,20 @@ std::string time_text(int64_t ms, bool present) { return present ? format_rfc333
 
 EventPtr event_from_record(const RecordView& r) {
     auto ev = std::make_shared<Event>();
-    ev->time = r.event_time;
-    ev->ingest_time = r.ingest_time;
-    ev->partition = r.partition;
-    ev->offset = r.offset;
-    ev->stream.assign(r.stream);
-    ev->key.assign(r.key);
-    ev->topic.assign(r.topic);
-    ev->payload.assign(r.payload);
-    if (!ev->doc.parse(ev->payload)) return nullptr;
+    if (!event_from_record(r, *ev)) return nullptr;
     return ev;
+}
+
+bool event_from_record(const RecordView& r, Event& ev) {
+    ev.time = r.event_time;
+    ev.ingest_time = r.ingest_time;
+    ev.partition = r.partition;
+    ev.offset = r.offset;
+    ev.stream.assign(r.stream);
+    ev.key.assign(r.key);
+    ev.topic.assign(r.topic);
+    ev.payload.assign(r.payload);
+    return ev.doc.parse(ev.payload);
 }
 
 LogOptions log_options_for(const Config& cfg, bool read_only) {

@@ -26,6 +26,9 @@ LogOptions log_options_for(const Config& cfg, bool read_only);
 // once. Null when the payload is not JSON (ingest validates it, so only a foreign
 // writer gets there).
 EventPtr event_from_record(const RecordView& r);
+// The same into an existing (e.g. recycled, rules/event_pool.h) Event, reusing
+// its buffers; false when the payload is not JSON.
+bool event_from_record(const RecordView& r, Event& out);
 
 struct IngestOptions {
     std::string topic;     // topic recorded with each event; default: the stream's topic if it has no wildcard

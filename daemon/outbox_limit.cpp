@@ -36,9 +36,9 @@ void OutboxLimit::set_blocked(bool blocked) {
     }
 }
 
-bool OutboxLimit::admit(std::chrono::milliseconds wait) {
+bool OutboxLimit::admit(std::chrono::milliseconds wait, uint64_t in_flight) {
     if (policy_ != OutboxFullPolicy::Block) return true;
-    bool room = depth() < max_;
+    bool room = depth() + in_flight < max_;
     std::unique_lock lk(mu_);
     if (room || wait.count() <= 0) {
         set_blocked(!room);
@@ -48,7 +48,7 @@ bool OutboxLimit::admit(std::chrono::milliseconds wait) {
     uint64_t gen = generation_;
     cv_.wait_for(lk, wait, [&] { return generation_ != gen; });
     lk.unlock();
-    room = depth() < max_;
+    room = depth() + in_flight < max_;
     lk.lock();
     set_blocked(!room);
     return room;

@@ -33,8 +33,9 @@ public:
 
     // For the engine workers, before reading more of the log: true when they may go
     // on. With block and a full outbox it waits up to `wait` for drained() and
-    // returns whether there is room now.
-    bool admit(std::chrono::milliseconds wait);
+    // returns whether there is room now. `in_flight`: alerts the caller is
+    // committing to the outbox, counted as if already there.
+    bool admit(std::chrono::milliseconds wait, uint64_t in_flight = 0);
     // For the publisher after it deleted entries: wakes workers waiting in admit().
     void drained();
     // drop_oldest: deletes the oldest entries beyond the bound, skipping those

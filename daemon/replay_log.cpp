@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "daemon/table_view.h"
+#include "rules/event_pool.h"
 #include "rules/json.h"
 #include "storage/log.h"
 
@@ -58,12 +59,13 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
     PartitionEngine engine(rules, streams, clock, *run.sink);
     std::unique_ptr<TableView> tables = o.tables ? std::make_unique<TableView>(*o.tables, o.as_of_tables) : nullptr;
     TableScope table_scope(tables.get());
+    EventPool pool;
     Status st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
         if (!o.stream.empty() && r.stream != o.stream) return true;
         if (tables && (run.events & 1023) == 1023) tables->end_batch();
-        EventPtr ev = event_from_record(r);
+        std::shared_ptr<Event> ev = pool.acquire();
         ++run.events;
-        if (!ev) {
+        if (!event_from_record(r, *ev)) {
             ++run.bad;
             return true;
         }

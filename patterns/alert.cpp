@@ -1,16 +1,24 @@
 #include "patterns/alert.h"
 
+#include <charconv>
+
 #include "rules/hash.h"
 #include "rules/json.h"
 
 namespace vigil {
 
 void Alert::assign_id() {
-    std::string material;
-    material.reserve(128);
+    // The hashed bytes are fixed (ids must not change): fields and decimal
+    // numbers, each followed by 0x1f; hashed in pieces, nothing is built.
+    StableHasher h;
     auto add = [&](std::string_view s) {
-        material.append(s);
-        material.push_back('\x1f');
+        h.update(s);
+        h.update('\x1f');
+    };
+    auto add_num = [&](auto v) {
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        add(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
     };
     add(rule);
     add(version);
@@ -19,15 +27,15 @@ void Alert::assign_id() {
     for (const auto& [stage, evs] : events) {
         add(stage);
         for (const auto& e : evs) {
-            add(std::to_string(e->partition));
-            add(std::to_string(e->offset));
+            add_num(e->partition);
+            add_num(e->offset);
         }
     }
     if (window) {
-        add(std::to_string(window->first));
-        add(std::to_string(window->second));
+        add_num(window->first);
+        add_num(window->second);
     }
-    id = hex_digits(stable_hash64(material), 16);
+    id = hex_digits(h.finish(), 16);
 }
 
 std::string Alert::to_json() const {

@@ -46,6 +46,14 @@ struct PartitionEngine::RuleEntry {
     uint64_t late = 0;
     uint64_t errors = 0;
     int64_t last_watermark = kNoWatermark;
+    // deliver()'s per-event shortcuts: whether the rule sees `seen_stream` and keys
+    // it as that stream does (both decided once per stream, not per event), and
+    // the entry whose identical `where` is evaluated once per event for all.
+    const Stream* seen_stream = nullptr;
+    bool sees_stream = false;
+    bool same_key_as_stream = false;
+    size_t where_leader = SIZE_MAX;  // index into entries_; SIZE_MAX: evaluates its own
+    int8_t where_result = -1;        // leaders: this event's result, -1 not yet known
 };
 
 PartitionEngine::PartitionEngine(RuleSetPtr rules, std::vector<StreamSpec> streams, const Clock& clock,
@@ -149,6 +157,22 @@ void PartitionEngine::swap_rules(RuleSetPtr rules, const WarmSource& warm) {
     }
     entries_ = std::move(next);
     rules_ = std::move(rules);
+    // Rules whose `where` has the same text (and no Lua) share one evaluation per event.
+    for (size_t i = 0; i < entries_.size(); ++i) {
+        RuleEntry& e = entries_[i];
+        e.seen_stream = nullptr;
+        e.where_leader = SIZE_MAX;
+        if (!e.rule->where || e.rule->lua) continue;
+        for (size_t j = 0; j < i; ++j) {
+            const RuleEntry& l = entries_[j];
+            if (l.where_leader == SIZE_MAX && l.rule->where && !l.rule->lua &&
+                l.rule->where->source() == e.rule->where->source()) {
+                e.where_leader = j;
+                break;
+            }
+        }
+        if (e.where_leader == SIZE_MAX) e.where_leader = i;
+    }
 }
 
 PartitionEngine::Stream& PartitionEngine::stream_for(std::string_view name) {
@@ -223,7 +247,11 @@ void PartitionEngine::flush() {
 
 void PartitionEngine::notify(const Stream& s) {
     for (auto& e : entries_) {
-        if (!e.rule->stream.empty() && e.rule->stream != s.spec.name) continue;
+        if (e.seen_stream == &s) {
+            if (!e.sees_stream) continue;
+        } else if (!e.rule->stream.empty() && e.rule->stream != s.spec.name) {
+            continue;
+        }
         if (s.watermark <= e.last_watermark) continue;
         e.last_watermark = s.watermark;
         e.runtime->on_watermark(s.watermark, sink_);
@@ -267,8 +295,40 @@ EventPtr PartitionEngine::keyed_for(RuleEntry& r, const EventPtr& ev) {
 }
 
 void PartitionEngine::deliver(const EventPtr& ev) {
+    // The same decisions as sees() and keyed_for(), with the per-stream parts
+    // cached and shared `where`s evaluated once.
+    const Stream& s = stream_for(ev->stream);
+    for (auto& e : entries_) e.where_result = -1;
     for (auto& e : entries_) {
-        if (!sees(e, *ev)) continue;
+        if (e.seen_stream != &s) {
+            e.seen_stream = &s;
+            e.sees_stream = e.rule->stream.empty() || e.rule->stream == s.spec.name;
+            e.same_key_as_stream = e.rule->key.empty() || same_key(e.rule->key, s.spec.key);
+        }
+        if (!e.sees_stream) continue;
+        if (e.where_leader != SIZE_MAX) {
+            RuleEntry& l = entries_[e.where_leader];
+            if (l.where_result < 0) {
+                EvalContext ctx;
+                ctx.event = ev.get();
+                scratch_.clear();
+                ctx.scratch = &scratch_;
+                l.where_result = l.rule->where->eval(ctx).truthy() ? 1 : 0;
+            }
+            if (!l.where_result) continue;
+        } else if (e.rule->where) {
+            EvalContext ctx;
+            ctx.event = ev.get();
+            ctx.lua = e.rule->lua.get();
+            scratch_.clear();
+            ctx.scratch = &scratch_;
+            if (!e.rule->where->eval(ctx).truthy()) continue;
+        }
+        if (e.same_key_as_stream) {
+            e.events++;
+            e.runtime->on_event(ev, sink_);
+            continue;
+        }
         EventPtr keyed = keyed_for(e, ev);
         if (!keyed) continue;
         e.events++;

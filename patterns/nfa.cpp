@@ -224,7 +224,7 @@ void PatternRuntime::finish_step(KeyState& ks, StepCtx& s, AlertSink& out) {
     for (auto& c : done) buffer_.release(c.pm.node);
     done.clear();
     enforce_partial_limit(s.next);
-    ks.pms.assign(s.next.begin(), s.next.end());
+    ks.pms.assign(s.next.data(), s.next.data() + s.next.size());
     s.next.clear();
 }
 
@@ -232,7 +232,31 @@ void PatternRuntime::on_event(const EventPtr& evp, AlertSink& out) {
     if (pattern_.stages.empty()) return;
     counters_.evaluations++;
     fire_timers(evp->time, out);
-    uint32_t slot = key_slot(evp->key);
+    uint32_t slot = key_index_.find(evp->key);
+    if (slot == KeySlots::kNone) {
+        // A key without state: most events start nothing, so the key is created
+        // only when the event starts a partial match or completes one.
+        StepCtx s{&evp, evp.get(), 0, scratch_pms_, scratch_done_};
+        s.next.clear();
+        s.done.clear();
+        start(s);
+        if (s.next.empty() && s.done.empty()) return;
+        slot = key_slot(evp->key);
+        KeyState& ks = keys_[slot];
+        ks.next_seq = 1;
+        finish_step(ks, s, out);
+        if (ks.pms.empty()) {
+            drop_key(slot);
+        } else {
+            schedule(slot);
+        }
+        return;
+    }
+    if (lru_head_ != slot) {
+        lru_unlink(slot);
+        lru_push_front(slot);
+    }
+    if (tracking_) note_dirty(slot);
     KeyState& ks = keys_[slot];
     StepCtx s{&evp, evp.get(), ks.next_seq++, scratch_pms_, scratch_done_};
     s.next.clear();

@@ -27,10 +27,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "patterns/emit.h"
+#include "patterns/key_slots.h"
+#include "patterns/pod_list.h"
 #include "patterns/runtime.h"
 #include "patterns/shared_buffer.h"
 
@@ -71,22 +72,30 @@ public:
     };
 
 private:
+    // heap_pos of a key without a timer. Timers are at most one per key and keys
+    // at most rule.max_keys (<= 1e8, rules/rule_parser.cpp), so 30 bits hold any index.
+    static constexpr uint32_t kNoTimer = (1u << 30) - 1;
+    // 32 bytes per key (the name lives in key_index_, see key_name()); a free
+    // slot has no partial matches. The checkpoint flags share heap_pos's word.
     struct KeyState {
-        const std::string* key = nullptr;  // points at the key_index_ entry; null: a free slot
-        std::vector<PartialMatch> pms;
+        PodList<PartialMatch> pms;
         uint32_t next_seq = 0;
-        uint32_t heap_pos = UINT32_MAX;  // index in timers_, or UINT32_MAX
+        uint32_t heap_pos : 30 = kNoTimer;  // index in timers_, or kNoTimer
+        uint32_t dirty : 1 = 0;   // changed since the last checkpoint (tracking only)
+        uint32_t stored : 1 = 0;  // a checkpoint holds state for it (else dropping it needs no erase)
         uint32_t lru_prev = UINT32_MAX, lru_next = UINT32_MAX;
-        bool dirty = false;   // changed since the last checkpoint (tracking only)
-        bool stored = false;  // a checkpoint holds state for it (else dropping it needs no erase)
     };
+    static_assert(sizeof(KeyState) == 32, "KeyState is the per-key cost: keep it at 32 bytes");
     // One entry per key with a deadline: the earliest deadline of its partial
     // matches. An indexed heap, so a key that finishes early leaves no stale entry.
+    // Packed to 12 bytes (4-byte aligned): one per waiting key.
+#pragma pack(push, 4)
     struct Timer {
         int64_t at;
         uint32_t slot;
         bool before(const Timer& o) const { return at != o.at ? at < o.at : slot < o.slot; }
     };
+#pragma pack(pop)
     struct Completed {
         PartialMatch pm;
         bool absence = false;
@@ -112,6 +121,9 @@ private:
 
     // nfa_state.cpp: keys, timers, limits, alerts
     uint32_t key_slot(const std::string& key);
+    const std::string& key_name(const KeyState& ks) const {
+        return key_index_.name(static_cast<uint32_t>(&ks - keys_.data()));
+    }
     void drop_key(uint32_t slot);
     void lru_unlink(uint32_t slot);
     void lru_push_front(uint32_t slot);
@@ -143,7 +155,7 @@ private:
     int skip_stage_ = -1;
     SharedBuffer buffer_;
     Throttle throttle_;
-    std::unordered_map<std::string, uint32_t> key_index_;
+    KeySlots key_index_;
     std::vector<KeyState> keys_;
     std::vector<uint32_t> free_keys_;
     uint32_t lru_head_ = UINT32_MAX, lru_tail_ = UINT32_MAX;
@@ -151,6 +163,7 @@ private:
     std::vector<PartialMatch> scratch_pms_;
     std::vector<Completed> scratch_done_;
     std::string scratch_str_;
+    std::vector<SharedBuffer::NodeId> scratch_path_;
     int64_t last_drop_log_ms_ = INT64_MIN;
     uint64_t drops_since_log_ = 0;
     std::vector<uint32_t> dirty_slots_;   // may hold stale or repeated slots: `dirty` decides

@@ -56,14 +56,14 @@ void PatternRuntime::lru_push_front(uint32_t slot) {
 }
 
 uint32_t PatternRuntime::key_slot(const std::string& key) {
-    auto it = key_index_.find(key);
-    if (it != key_index_.end()) {
-        if (lru_head_ != it->second) {
-            lru_unlink(it->second);
-            lru_push_front(it->second);
+    uint32_t found = key_index_.find(key);
+    if (found != KeySlots::kNone) {
+        if (lru_head_ != found) {
+            lru_unlink(found);
+            lru_push_front(found);
         }
-        if (tracking_) note_dirty(it->second);
-        return it->second;
+        if (tracking_) note_dirty(found);
+        return found;
     }
     if (key_index_.size() >= rule_->max_keys && lru_tail_ != kNil) {
         counters_.dropped_keys++;
@@ -79,10 +79,8 @@ uint32_t PatternRuntime::key_slot(const std::string& key) {
         slot = static_cast<uint32_t>(keys_.size());
         keys_.emplace_back();
     }
-    auto [pos, inserted] = key_index_.emplace(key, slot);
-    (void)inserted;
     KeyState& k = keys_[slot];
-    k.key = &pos->first;
+    key_index_.insert(key, slot);
     k.next_seq = 0;
     lru_push_front(slot);
     if (tracking_) note_dirty(slot);
@@ -91,15 +89,14 @@ uint32_t PatternRuntime::key_slot(const std::string& key) {
 
 void PatternRuntime::drop_key(uint32_t slot) {
     KeyState& k = keys_[slot];
-    if (tracking_ && k.stored) gone_keys_.push_back(*k.key);
+    if (tracking_ && k.stored) gone_keys_.push_back(key_name(k));
     k.dirty = k.stored = false;
     for (const auto& pm : k.pms) buffer_.release(pm.node);
     heap_remove(slot);
     k.pms.clear();
     if (k.pms.capacity() > 4) k.pms.shrink_to_fit();
     lru_unlink(slot);
-    key_index_.erase(*k.key);
-    k.key = nullptr;
+    key_index_.erase(key_index_.name(slot));
     free_keys_.push_back(slot);
 }
 
@@ -145,7 +142,7 @@ void PatternRuntime::sift_down(uint32_t pos) {
 
 void PatternRuntime::heap_set(uint32_t slot, int64_t at) {
     uint32_t pos = keys_[slot].heap_pos;
-    if (pos == kNil) {
+    if (pos == kNoTimer) {
         timers_.push_back(Timer{at, slot});
         keys_[slot].heap_pos = static_cast<uint32_t>(timers_.size() - 1);
         sift_up(keys_[slot].heap_pos);
@@ -163,8 +160,8 @@ void PatternRuntime::heap_set(uint32_t slot, int64_t at) {
 
 void PatternRuntime::heap_remove(uint32_t slot) {
     uint32_t pos = keys_[slot].heap_pos;
-    if (pos == kNil) return;
-    keys_[slot].heap_pos = kNil;
+    if (pos == kNoTimer) return;
+    keys_[slot].heap_pos = kNoTimer;
     Timer last = timers_.back();
     timers_.pop_back();
     if (pos == timers_.size()) return;
@@ -183,14 +180,16 @@ void PatternRuntime::fire_timers(int64_t up_to, AlertSink& out) {
 }
 
 void PatternRuntime::emit(const KeyState& ks, const PartialMatch& pm, const char* kind, AlertSink& out) {
-    if (!throttle_.allow(*ks.key, pm.last_time)) return;
+    if (!throttle_.allow(key_name(ks), pm.last_time)) return;
     Alert a;
     a.kind = kind;
-    a.key = *ks.key;
+    a.key = key_name(ks);
     a.time = pm.last_time;
-    std::vector<SharedBuffer::NodeId> path;
+    std::vector<SharedBuffer::NodeId>& path = scratch_path_;
+    path.clear();
     for (auto n = pm.node; n != SharedBuffer::kNone; n = buffer_.pred(n)) path.push_back(n);
     std::reverse(path.begin(), path.end());
+    a.events.reserve(pattern_.stages.size());
     for (auto n : path) {
         const std::string& name = pattern_.stages[buffer_.stage(n)].name;
         if (a.events.empty() || a.events.back().first != name) a.events.emplace_back(name, std::vector<EventPtr>{});
@@ -244,20 +243,19 @@ void PatternRuntime::note_drop(const char* what) {
 size_t PatternRuntime::partial_match_count() const {
     size_t n = 0;
     for (const auto& k : keys_)
-        if (k.key) n += k.pms.size();
+        n += k.pms.size();  // free slots hold none
     return n;
 }
 
 size_t PatternRuntime::state_bytes_without_events() const {
     size_t b = sizeof(*this) + keys_.capacity() * sizeof(KeyState) + free_keys_.capacity() * sizeof(uint32_t) +
                timers_.capacity() * sizeof(Timer);
-    // unordered_map: one node (next pointer, cached hash, key, value) per key, plus buckets.
-    b += key_index_.bucket_count() * sizeof(void*);
-    for (const auto& [key, slot] : key_index_) {
-        b += 2 * sizeof(void*) + sizeof(std::string) + sizeof(uint32_t);
-        if (key.capacity() > 15) b += key.capacity() + 1;
+    b += key_index_.bytes();  // probe table and names
+    // Checkpoint tracking: up to one dirty slot per key, the keys dropped since.
+    b += dirty_slots_.capacity() * sizeof(uint32_t) + gone_keys_.capacity() * sizeof(std::string);
+    key_index_.for_each([&](const std::string&, uint32_t slot) {
         b += keys_[slot].pms.capacity() * sizeof(PartialMatch);
-    }
+    });
     return b + buffer_.bytes(false);
 }
 
@@ -266,9 +264,9 @@ size_t PatternRuntime::state_bytes() const {
 }
 
 std::string PatternRuntime::describe_key(const std::string& key) const {
-    auto it = key_index_.find(key);
-    if (it == key_index_.end()) return "no partial matches for key " + key;
-    const KeyState& k = keys_[it->second];
+    uint32_t slot = key_index_.find(key);
+    if (slot == KeySlots::kNone) return "no partial matches for key " + key;
+    const KeyState& k = keys_[slot];
     std::string s = std::to_string(k.pms.size()) + " partial match(es) for key " + key + "\n";
     for (const auto& pm : k.pms) {
         s += "  at stage " + pattern_.stages[pm.stage].name + " (" + std::to_string(pm.count) + " taken), events:";

@@ -13,7 +13,7 @@ void PatternRuntime::save_key(const KeyState& ks, std::string& out) const {
     out.push_back(static_cast<char>(kPatternStateFormat));
     put_varint(out, ks.next_seq);
     int64_t throttled = 0;
-    bool has_throttle = throttle_.last(*ks.key, throttled);
+    bool has_throttle = throttle_.last(key_name(ks), throttled);
     put_varint(out, has_throttle ? 1 : 0);
     if (has_throttle) put_zigzag(out, throttled);
 
@@ -61,16 +61,17 @@ void PatternRuntime::save_key(const KeyState& ks, std::string& out) const {
 
 void PatternRuntime::take_changes(StateDelta& out) {
     for (auto& key : gone_keys_)
-        if (!key_index_.count(key)) out.erase.push_back(std::move(key));
+        if (key_index_.find(key) == KeySlots::kNone) out.erase.push_back(std::move(key));
     gone_keys_.clear();
     for (uint32_t slot : dirty_slots_) {
         KeyState& ks = keys_[slot];
-        if (!ks.dirty || !ks.key) continue;
+        // drop_key() clears `dirty`, so a dirty slot holds a live key.
+        if (!ks.dirty) continue;
         ks.dirty = false;
         ks.stored = true;
         std::string bytes;
         save_key(ks, bytes);
-        out.put.emplace_back(*ks.key, std::move(bytes));
+        out.put.emplace_back(key_name(ks), std::move(bytes));
     }
     dirty_slots_.clear();
 }
@@ -124,8 +125,8 @@ bool PatternRuntime::restore_key(const std::string& key, std::string_view bytes,
     // Restoring is not a change to checkpoint.
     const bool was_tracking = tracking_;
     tracking_ = false;
-    auto found = key_index_.find(key);
-    if (found != key_index_.end()) drop_key(found->second);
+    const uint32_t found = key_index_.find(key);
+    if (found != KeySlots::kNone) drop_key(found);
     std::vector<SharedBuffer::NodeId> ids(nodes.size());
     for (size_t i = 0; i < nodes.size(); ++i) {
         const auto& n = nodes[i];

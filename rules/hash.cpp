@@ -3,15 +3,9 @@
 namespace vigil {
 
 uint64_t stable_hash64(std::string_view bytes, uint64_t seed) {
-    uint64_t h = 1469598103934665603ULL ^ seed;
-    for (unsigned char c : bytes) {
-        h ^= c;
-        h *= 1099511628211ULL;
-    }
-    h += 0x9E3779B97F4A7C15ULL;
-    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
-    return h ^ (h >> 31);
+    StableHasher h(seed);
+    h.update(bytes);
+    return h.finish();
 }
 
 std::string hex_digits(uint64_t v, int digits) {

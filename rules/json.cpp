@@ -83,13 +83,41 @@ private:
                              *p_ == '+' || *p_ == '-'))
             ++p_;
         double d = 0;
-        auto [ptr, ec] = std::from_chars(start, p_, d);
-        if (ec != std::errc() || ptr != p_) {
-            p_ = start;
-            return error("invalid number");
+        if (!simple_number(start, p_, d)) {
+            auto [ptr, ec] = std::from_chars(start, p_, d);
+            if (ec != std::errc() || ptr != p_) {
+                p_ = start;
+                return error("invalid number");
+            }
         }
         uint32_t i = doc_.push(JsonType::Number);
         doc_.nodes_[i].number = d;
+        return true;
+    }
+
+    // Clinger's fast path: -?D+(.D+)? with at most 15 digits is an exact integer
+    // m < 2^53 over an exact power of ten, so one IEEE division gives the correctly
+    // rounded value from_chars would. Anything else goes to from_chars.
+    static bool simple_number(const char* p, const char* end, double& out) {
+        static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+                                            1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+        bool neg = p < end && *p == '-';
+        if (neg) ++p;
+        uint64_t m = 0;
+        int digits = 0, frac = 0;
+        const char* q = p;
+        while (q < end && *q >= '0' && *q <= '9') m = m * 10 + static_cast<uint64_t>(*q++ - '0'), ++digits;
+        if (q == p) return false;
+        if (q < end && *q == '.') {
+            const char* f = ++q;
+            while (q < end && *q >= '0' && *q <= '9') m = m * 10 + static_cast<uint64_t>(*q++ - '0'), ++digits;
+            frac = static_cast<int>(q - f);
+            if (frac == 0) return false;
+        }
+        if (q != end || digits > 15) return false;
+        double d = static_cast<double>(m);
+        if (frac) d /= kPow10[frac];
+        out = neg ? -d : d;
         return true;
     }
 

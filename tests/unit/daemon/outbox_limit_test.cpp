@@ -68,6 +68,9 @@ TEST_CASE("outbox limit: block refuses while the outbox is full and lets the wor
     CHECK(limit.depth() == 4);
     CHECK(limit.admit(0ms));
     CHECK_FALSE(limit.blocked());
+    CHECK_FALSE(limit.admit(0ms, 1));  // a commit in flight with one alert fills it
+    CHECK(limit.blocked());
+    CHECK(limit.admit(0ms));
     raise(*log, 1, 4);
     CHECK(limit.depth() == 5);
     CHECK_FALSE(limit.admit(0ms));
