@@ -229,11 +229,13 @@ void EngineWorker::run() {
             next = std::move(pending_rules_);
             pending_rules_.reset();
         }
-        if (next)
+        if (next) {
+            finish_inflight();  // its rows are in the store before stale ones are looked up
             for (auto& p : parts_) {
                 drop_stale_state(log_, p->engine->rules(), next, p->id);
                 p->engine->swap_rules(next, warm_source(log_, p->id, p->next));
             }
+        }
         bool any = false;
         // The alerts of the pipelined commit count against the bound too.
         const uint64_t in_flight = inflight_ ? inflight_->alerts.size() : 0;

@@ -118,21 +118,35 @@ bool PatternRuntime::adopt_state(RuleRuntime& from, std::string& why_not) {
     }
     if (!state_compatible(old->rule(), rule(), why_not)) return false;
     buffer_ = std::move(old->buffer_);
-    key_index_ = std::move(old->key_index_);  // nodes move with it: KeyState::key stays valid
+    key_index_ = std::move(old->key_index_);  // names stay with their slots
     keys_ = std::move(old->keys_);
     free_keys_ = std::move(old->free_keys_);
     lru_head_ = old->lru_head_;
     lru_tail_ = old->lru_tail_;
     counters_ = old->counters_;
     if (old->rule().emit.throttle_ms == rule_->emit.throttle_ms) throttle_ = std::move(old->throttle_);
-    old->key_index_.clear();
+    old->key_index_ = KeySlots{};
     old->keys_.clear();
+    old->free_keys_.clear();
     old->timers_.clear();
-    // `within` may have changed: every key's deadline is computed again.
+    old->dirty_slots_.clear();
+    old->gone_keys_.clear();
+    old->lru_head_ = old->lru_tail_ = UINT32_MAX;
+    // `within` may have changed: every key's deadline is computed again. The stored
+    // state was the old version's (deleted on the swap): every key is saved again
+    // under the new version at the next checkpoint.
     timers_.clear();
-    for (auto& ks : keys_) ks.heap_pos = UINT32_MAX;
-    for (uint32_t slot = 0; slot < keys_.size(); ++slot)
-        if (keys_[slot].key && !keys_[slot].pms.empty()) schedule(slot);
+    dirty_slots_.clear();
+    gone_keys_.clear();
+    for (auto& ks : keys_) {
+        ks.heap_pos = kNoTimer;
+        ks.dirty = 0;
+    }
+    for (uint32_t slot = 0; slot < keys_.size(); ++slot) {
+        if (keys_[slot].pms.empty()) continue;  // a free slot
+        schedule(slot);
+        if (tracking_) note_dirty(slot);
+    }
     return true;
 }
 
@@ -162,6 +176,14 @@ bool WindowRuntime::adopt_state(RuleRuntime& from, std::string& why_not) {
     old->by_id_.clear();
     old->timers_.clear();
     old->timer_count_ = 0;
+    // Saved again under the new version at the next checkpoint (the old version's rows
+    // are deleted on the swap).
+    dirty_ids_.clear();
+    gone_keys_.clear();
+    for (auto& [id, ks] : by_id_) {
+        ks->dirty = false;
+        if (tracking_) note_dirty(*ks);
+    }
     return true;
 }
 

@@ -3,7 +3,9 @@
 // fresh with a reason when it is not. Real rules from YAML, the real runtimes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "patterns/adopt.h"
 #include "patterns/engine.h"
@@ -198,4 +200,42 @@ TEST_CASE("keep: state_compatible names what differs") {
     CHECK_FALSE(state_compatible(*w, *one("rule: w\nstream: s\nwindow: {type: tumbling, size: 10s}\naggregate:\n  n: count()\n  total: sum(v * 2)\n"), why));
     CHECK(why == "aggregate 2 changed (total: sum(v) -> total: sum(v * 2))");
     CHECK(state_compatible(*w, *one(window_rule("total > 100")), why));
+}
+
+// With checkpoints on (the daemon), the swap deletes the old version's stored rows,
+// so every key a new version kept must be written again under the new version.
+TEST_CASE("keep: with checkpoint tracking, every kept key is saved again under the new version") {
+    struct Kind {
+        std::string before, after, rule;
+    };
+    const Kind kinds[] = {
+        {pattern_rule("type == \"b\""), pattern_rule("type == \"b\" && v > 5", "2", "20s"), "p"},
+        {window_rule("n >= 5"), window_rule("n >= 2"), "w"},
+        {lua_rule(10), lua_rule(3), "l"},
+    };
+    for (const Kind& k : kinds) {
+        CAPTURE(k.rule);
+        Engine f(k.before);
+        f.engine.track_state_changes(true);
+        f.engine.push(event("a", 1000, "e1", 1, "k1"));
+        f.engine.push(event("a", 1500, "e2", 1, "k2"));
+        f.engine.advance_watermark("s", 1600);
+        size_t first = 0;
+        f.engine.take_state_changes([&](const Rule& r, StateDelta& d) {
+            if (r.id == k.rule) first += d.put.size();
+        });
+        CHECK(first == 2);
+        RuleSetPtr next = load(k.after);
+        f.engine.swap_rules(next);
+        REQUIRE(f.engine.last_keep().size() == 1);
+        REQUIRE(f.engine.last_keep()[0].kept);
+        std::vector<std::string> saved;
+        f.engine.take_state_changes([&](const Rule& r, StateDelta& d) {
+            if (r.id != k.rule) return;
+            CHECK(r.version == next->rules[0]->version);
+            for (const auto& [key, bytes] : d.put) saved.push_back(key);
+        });
+        std::sort(saved.begin(), saved.end());
+        CHECK(saved == std::vector<std::string>{"k1", "k2"});
+    }
 }
