@@ -112,7 +112,7 @@ public:
     const RuleRuntime* runtime(std::string_view rule_id) const;
     const RuleSetPtr& rules() const { return rules_; }
 
-    // ---- checkpoints (patterns/engine_state.cpp, docs/state.md) ----
+    // ---- checkpoints (end of patterns/engine.cpp, docs/state.md) ----
     // Turns change tracking on in every runtime, and in runtimes made later.
     void track_state_changes(bool on);
     // fn(rule, delta) for each checkpointable rule, with its keys changed since
@@ -151,6 +151,8 @@ private:
     RuleEntry make_entry(RulePtr rule);
     void warm_up(RuleEntry& e, int64_t watermark, const WarmSource& warm);
     bool keep_state(RuleEntry& e, std::vector<RuleEntry>::iterator prev);
+    // The largest watermark of the streams `rule` sees (where a fresh runtime starts).
+    int64_t streams_watermark(const Rule& rule) const;
 
     RuleSetPtr rules_;
     std::vector<std::unique_ptr<Stream>> streams_;

@@ -83,8 +83,8 @@ public:
     // The default (a runtime kind that cannot) refuses. Defined in patterns/adopt.cpp.
     virtual bool adopt_state(RuleRuntime& from, std::string& why_not);
 
-    // ---- checkpoints (docs/state.md; codecs in patterns/state_codec.cpp and
-    // patterns/nfa_state_io.cpp) ----
+    // ---- checkpoints (docs/state.md; codecs in patterns/*_state_io.cpp over
+    // patterns/state_codec.h) ----
     // While tracking, the runtime notes each key whose state changes (an event,
     // a timer, an eviction). Off by default: untracked runtimes note nothing.
     void track_changes(bool on) { tracking_ = on; }
