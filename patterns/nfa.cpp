@@ -252,11 +252,7 @@ void PatternRuntime::on_event(const EventPtr& evp, AlertSink& out) {
         }
         return;
     }
-    if (lru_head_ != slot) {
-        lru_unlink(slot);
-        lru_push_front(slot);
-    }
-    if (tracking_) note_dirty(slot);
+    touch_key(slot);
     KeyState& ks = keys_[slot];
     StepCtx s{&evp, evp.get(), ks.next_seq++, scratch_pms_, scratch_done_};
     s.next.clear();

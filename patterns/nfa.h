@@ -121,6 +121,14 @@ private:
 
     // nfa_state.cpp: keys, timers, limits, alerts
     uint32_t key_slot(const std::string& key);
+    // A live key just used: first in LRU order, and changed for the next checkpoint.
+    void touch_key(uint32_t slot) {
+        if (lru_head_ != slot) {
+            lru_unlink(slot);
+            lru_push_front(slot);
+        }
+        if (tracking_) note_dirty(slot);
+    }
     const std::string& key_name(const KeyState& ks) const {
         return key_index_.name(static_cast<uint32_t>(&ks - keys_.data()));
     }

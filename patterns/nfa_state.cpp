@@ -58,11 +58,7 @@ void PatternRuntime::lru_push_front(uint32_t slot) {
 uint32_t PatternRuntime::key_slot(const std::string& key) {
     uint32_t found = key_index_.find(key);
     if (found != KeySlots::kNone) {
-        if (lru_head_ != found) {
-            lru_unlink(found);
-            lru_push_front(found);
-        }
-        if (tracking_) note_dirty(found);
+        touch_key(found);
         return found;
     }
     if (key_index_.size() >= rule_->max_keys && lru_tail_ != kNil) {
