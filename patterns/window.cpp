@@ -57,8 +57,9 @@ void WindowRuntime::fire(int64_t at, const Timer& t, AlertSink& out) {
     auto kit = by_id_.find(t.key_id);
     if (kit == by_id_.end()) return;  // the key was evicted
     KeyState& ks = *kit->second;
-    if (tracking_) note_dirty(ks);
     if (rule_->window.type == WindowType::Sliding) {
+        // Re-arming changes nothing a checkpoint holds (restore_key() derives the
+        // timer); erasing the key records it as gone.
         if (ks.timer_at != at) return;
         ks.timer_at = kNoTimer;
         if (ks.sliding && !ks.sliding->empty() && ks.sliding->last_time() + rule_->window.size_ms > at) {
@@ -73,6 +74,7 @@ void WindowRuntime::fire(int64_t at, const Timer& t, AlertSink& out) {
         Window& w = ks.windows[i];
         if (w.start != start) continue;
         if (close_at(w) != at) return;  // a session that grew or merged since: a newer timer decides
+        if (tracking_) note_dirty(ks);  // only a timer that closes a window changes the key
         if (rule_->window.emit_when == EmitWhen::OnClose) {
             emit(ks, &w.acc, nullptr, w.start, w.end, w.end, std::string(), out);
         }
