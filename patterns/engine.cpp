@@ -144,9 +144,7 @@ void PartitionEngine::swap_rules(RuleSetPtr rules, const WarmSource& warm) {
                 if (!e.runtime) continue;
             }
             // A fresh runtime starts at the current watermark of its stream(s).
-            int64_t wm = kNoWatermark;
-            for (const auto& s : streams_)
-                if (rule->stream.empty() || rule->stream == s->spec.name) wm = std::max(wm, s->watermark);
+            const int64_t wm = streams_watermark(*rule);
             if (wm != kNoWatermark) {
                 e.last_watermark = wm;
                 if (rule->warm_start_ms > 0 && warm) warm_up(e, wm, warm);
@@ -359,6 +357,13 @@ void PartitionEngine::late(const EventPtr& ev) {
     }
 }
 
+int64_t PartitionEngine::streams_watermark(const Rule& rule) const {
+    int64_t wm = kNoWatermark;
+    for (const auto& s : streams_)
+        if (rule.stream.empty() || rule.stream == s->spec.name) wm = std::max(wm, s->watermark);
+    return wm;
+}
+
 int64_t PartitionEngine::watermark(std::string_view stream) const {
     for (const auto& s : streams_)
         if (s->spec.name == stream) return s->watermark;
@@ -513,16 +518,10 @@ RuleRuntime* PartitionEngine::runtime_for(std::string_view id, std::string_view 
 
 void PartitionEngine::finish_restore(const std::vector<SavedRule>& rules) {
     for (auto& e : entries_) {
-        int64_t wm = kNoWatermark;
         auto saved = std::find_if(rules.begin(), rules.end(), [&](const SavedRule& r) {
             return r.id == e.rule->id && r.version == e.rule->version;
         });
-        if (saved != rules.end()) {
-            wm = saved->watermark;
-        } else {
-            for (const auto& s : streams_)
-                if (e.rule->stream.empty() || e.rule->stream == s->spec.name) wm = std::max(wm, s->watermark);
-        }
+        const int64_t wm = saved != rules.end() ? saved->watermark : streams_watermark(*e.rule);
         if (wm == kNoWatermark || wm <= e.last_watermark) continue;
         e.last_watermark = wm;
         e.runtime->on_watermark(wm, sink_);
