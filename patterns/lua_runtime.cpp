@@ -1,5 +1,4 @@
 // The whole-rule Lua runtime: per-key state tables, ctx callbacks, timers.
-#include "rules/varint.h"
 #include "patterns/lua_runtime.h"
 
 #include <lua.hpp>
@@ -8,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "patterns/state_codec.h"
 #include "rules/hash.h"
 #include "rules/json.h"
 #include "rules/lua_host.h"
@@ -223,8 +223,6 @@ int setup_tramp(lua_State* L) {
     s->on_timer_ref = global_function_ref(L, "on_timer");
     return 0;
 }
-
-
 
 // emit.payload of the YAML (if any) overlaid by the table given to ctx.emit.
 std::string merge_payload(const std::string& yaml_json, const std::string& lua_json) {
@@ -462,8 +460,7 @@ bool LuaRuleRuntime::serialize_state(const std::string& key, std::string& out, s
     out.clear();
     out.push_back(static_cast<char>(kStateFormat));
     put_varint(out, it->second.timers.size());
-    for (int64_t t : it->second.timers)
-        put_varint(out, (static_cast<uint64_t>(t) << 1) ^ static_cast<uint64_t>(t >> 63));
+    for (int64_t t : it->second.timers) put_zigzag(out, t);
     KeyOp op{states_ref_, &key, &out, &err, {}};
     if (host_->run(serialize_tramp, &op, false) != LuaStatus::Ok) err = host_->last_error();
     if (!op.ok && error) *error = err;
@@ -472,21 +469,17 @@ bool LuaRuleRuntime::serialize_state(const std::string& key, std::string& out, s
 
 bool LuaRuleRuntime::restore_state(const std::string& key, std::string_view bytes, std::string* error) {
     std::string err;
-    size_t pos = 1;
-    uint64_t n = 0;
+    StateReader in(bytes);
     std::vector<int64_t> times;
-    bool header_ok = host_ && !bytes.empty() && static_cast<uint8_t>(bytes[0]) == kStateFormat &&
-                     get_varint(bytes, pos, n) && n <= kMaxTimersPerKey;
-    for (uint64_t i = 0; header_ok && i < n; ++i) {
-        uint64_t z = 0;
-        header_ok = get_varint(bytes, pos, z);
-        times.push_back(static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1));
-    }
-    if (!header_ok) {
+    if (in.byte() != kStateFormat) in.fail();
+    const uint64_t n = in.u();
+    if (n > kMaxTimersPerKey) in.fail();
+    for (uint64_t i = 0; i < n && in.ok(); ++i) times.push_back(in.i());
+    if (!host_ || !in.ok()) {
         if (error) *error = host_ ? "malformed Lua state bytes" : "the rule's Lua is disabled";
         return false;
     }
-    KeyOp op{states_ref_, &key, nullptr, &err, bytes.substr(pos)};
+    KeyOp op{states_ref_, &key, nullptr, &err, bytes.substr(in.pos())};
     if (host_->run(restore_tramp, &op, false) != LuaStatus::Ok) err = host_->last_error();
     if (!op.ok) {
         if (error) *error = err;
