@@ -79,6 +79,18 @@ bool windows_compatible(const WindowSpec& a, const WindowSpec& b, std::string& w
     return true;
 }
 
+// `from` as a runtime of kind R whose rule's state `to` may take over; null with
+// the reason otherwise.
+template <class R>
+R* compatible_previous(RuleRuntime& from, const Rule& to, const char* kind, std::string& why_not) {
+    auto* old = dynamic_cast<R*>(&from);
+    if (!old) {
+        why_not = std::string("the previous runtime is not a ") + kind + " runtime";
+        return nullptr;
+    }
+    return state_compatible(old->rule(), to, why_not) ? old : nullptr;
+}
+
 }  // namespace
 
 bool state_compatible(const Rule& from, const Rule& to, std::string& why_not) {
@@ -111,12 +123,8 @@ bool RuleRuntime::adopt_state(RuleRuntime& /*from*/, std::string& why_not) {
 // ---- pattern: partial matches, the shared buffer, key order; deadlines recomputed ----
 
 bool PatternRuntime::adopt_state(RuleRuntime& from, std::string& why_not) {
-    auto* old = dynamic_cast<PatternRuntime*>(&from);
-    if (!old) {
-        why_not = "the previous runtime is not a pattern runtime";
-        return false;
-    }
-    if (!state_compatible(old->rule(), rule(), why_not)) return false;
+    auto* old = compatible_previous<PatternRuntime>(from, rule(), "pattern", why_not);
+    if (!old) return false;
     buffer_ = std::move(old->buffer_);
     key_index_ = std::move(old->key_index_);  // names stay with their slots
     keys_ = std::move(old->keys_);
@@ -153,12 +161,8 @@ bool PatternRuntime::adopt_state(RuleRuntime& from, std::string& why_not) {
 // ---- window: open windows, keys, timers (the window shape is unchanged) ----
 
 bool WindowRuntime::adopt_state(RuleRuntime& from, std::string& why_not) {
-    auto* old = dynamic_cast<WindowRuntime*>(&from);
-    if (!old) {
-        why_not = "the previous runtime is not a window runtime";
-        return false;
-    }
-    if (!state_compatible(old->rule(), rule(), why_not)) return false;
+    auto* old = compatible_previous<WindowRuntime>(from, rule(), "window", why_not);
+    if (!old) return false;
     if (!valid_ || !old->valid_) {
         why_not = "the aggregates could not be planned";
         return false;
@@ -190,12 +194,8 @@ bool WindowRuntime::adopt_state(RuleRuntime& from, std::string& why_not) {
 // ---- Lua: each key's state table and timers, through the checkpoint bytes ----
 
 bool LuaRuleRuntime::adopt_state(RuleRuntime& from, std::string& why_not) {
-    auto* old = dynamic_cast<LuaRuleRuntime*>(&from);
-    if (!old) {
-        why_not = "the previous runtime is not a Lua runtime";
-        return false;
-    }
-    if (!state_compatible(old->rule(), rule(), why_not)) return false;
+    auto* old = compatible_previous<LuaRuleRuntime>(from, rule(), "Lua", why_not);
+    if (!old) return false;
     if (disabled()) {
         why_not = "the new version's Lua is disabled: " + last_error_;
         return false;
