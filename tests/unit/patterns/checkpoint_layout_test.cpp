@@ -2,80 +2,20 @@
 // stored flags packed into KeyState's heap_pos word) and the EventPool: a key that
 // stays alive is re-saved after every change, restoring is not a change, and a
 // pooled event the engine still holds (reorder buffer, partial matches) is never
-// recycled under it.
+// recycled under it. A window timer that changes nothing writes nothing.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-#include "patterns/engine.h"
-#include "rules/diagnostics.h"
+#include "checkpoint_support.h"
 #include "rules/event_pool.h"
-#include "rules/rule_loader.h"
 
 using namespace vigil;
-
-namespace {
-
-StreamSpec stream() {
-    StreamSpec s;
-    s.name = "s";
-    s.max_out_of_order_ms = 500;
-    s.idle_timeout_ms = 0;
-    FieldPath p;
-    FieldPath::parse("device", p, nullptr);
-    s.key.push_back(p);
-    return s;
-}
-
-RuleSetPtr pair_rule() {
-    Diagnostics diags;
-    LoadedRules lr = load_rules_text(R"(
-rule: pair
-stream: s
-key: device
-pattern:
-  - name: a
-    where: kind == "start"
-  - name: b
-    where: kind == "stop"
-within: 10s
-)",
-                                     "layout.yaml", {stream()}, diags);
-    INFO(diags.to_string());
-    REQUIRE(lr.rules);
-    return lr.rules;
-}
-
-void fill(Event& e, const std::string& key, int64_t t, uint64_t off, const std::string& kind) {
-    e.key = key;
-    e.time = t;
-    e.ingest_time = t;
-    e.offset = off;
-    e.stream = "s";
-    e.payload = R"({"device":")" + key + R"(","kind":")" + kind + R"("})";
-    REQUIRE(e.doc.parse(e.payload));
-}
-
-EventPtr ev(const std::string& key, int64_t t, uint64_t off, const std::string& kind) {
-    auto e = std::make_shared<Event>();
-    fill(*e, key, t, off, kind);
-    return e;
-}
-
-StateDelta take(PartitionEngine& engine) {
-    StateDelta all;
-    engine.take_state_changes([&](const Rule&, StateDelta& d) {
-        all.put.insert(all.put.end(), d.put.begin(), d.put.end());
-        all.erase.insert(all.erase.end(), d.erase.begin(), d.erase.end());
-    });
-    return all;
-}
-
-}  // namespace
+using namespace vigil::checkpoint_test;
 
 TEST_CASE("checkpoint layout: a live key is saved again after each change, restoring is no change") {
-    RuleSetPtr rules = pair_rule();
+    RuleSetPtr rules = load(kPairRule);
     ManualClock clock;
     VectorAlertSink sink;
     PartitionEngine engine(rules, {stream()}, clock, sink);
@@ -128,7 +68,7 @@ TEST_CASE("checkpoint layout: a live key is saved again after each change, resto
 }
 
 TEST_CASE("checkpoint layout: the EventPool never recycles an event the engine still holds") {
-    RuleSetPtr rules = pair_rule();
+    RuleSetPtr rules = load(kPairRule);
     ManualClock clock;
     VectorAlertSink sink;
     PartitionEngine engine(rules, {stream()}, clock, sink);
@@ -155,4 +95,37 @@ TEST_CASE("checkpoint layout: the EventPool never recycles an event the engine s
     engine.flush();
     REQUIRE(sink.alerts.size() == 8);
     for (const auto& a : sink.alerts) CHECK(a.to_json().find("noise") == std::string::npos);
+}
+
+TEST_CASE("checkpoint layout: a stale session timer writes nothing, the closing one erases the key") {
+    RuleSetPtr rules = load(R"(
+rule: sess
+stream: s
+key: device
+window: { type: session, gap: 2s }
+aggregate:
+  n: count()
+)");
+    ManualClock clock;
+    VectorAlertSink sink;
+    PartitionEngine engine(rules, {stream()}, clock, sink);
+    engine.track_state_changes(true);
+    // The session grows from [1000] (close timer at 3001) to [1000, 2500] (4501):
+    // the first timer goes stale.
+    engine.push(ev("k1", 1000, 1, "x"));
+    engine.push(ev("k1", 2500, 2, "x"));
+    engine.advance_watermark("s", 2600);
+    StateDelta d = take(engine);
+    REQUIRE(d.put.size() == 1);
+    engine.advance_watermark("s", 3500);  // fires the stale timer
+    d = take(engine);
+    CHECK(d.put.empty());
+    CHECK(d.erase.empty());
+    CHECK(sink.alerts.empty());
+    engine.advance_watermark("s", 5000);  // closes the session
+    REQUIRE(sink.alerts.size() == 1);
+    d = take(engine);
+    CHECK(d.put.empty());
+    REQUIRE(d.erase.size() == 1);
+    CHECK(d.erase[0] == "k1");
 }

@@ -8,33 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "patterns/engine.h"
-#include "patterns/state_codec.h"
-#include "rules/diagnostics.h"
-#include "rules/rule_loader.h"
+#include "checkpoint_support.h"
 
 using namespace vigil;
+using namespace vigil::checkpoint_test;
 
 namespace {
-
-StreamSpec stream() {
-    StreamSpec s;
-    s.name = "s";
-    s.max_out_of_order_ms = 500;
-    s.idle_timeout_ms = 0;
-    FieldPath p;
-    FieldPath::parse("device", p, nullptr);
-    s.key.push_back(p);
-    return s;
-}
-
-RuleSetPtr load(const std::string& yaml) {
-    Diagnostics diags;
-    LoadedRules lr = load_rules_text(yaml, "checkpoint.yaml", {stream()}, diags);
-    INFO(diags.to_string());
-    REQUIRE(lr.rules);
-    return lr.rules;
-}
 
 // Events of 12 devices, ~100 ms apart, out of order by up to 400 ms.
 std::vector<EventPtr> make_events(size_t n, uint32_t seed) {
@@ -271,49 +250,21 @@ lua: |
 }
 
 TEST_CASE("checkpoint: only changed keys are written, emptied keys are erased") {
-    RuleSetPtr rules = load(R"(
-rule: pair
-stream: s
-key: device
-pattern:
-  - name: a
-    where: kind == "start"
-  - name: b
-    where: kind == "stop"
-within: 10s
-)");
+    RuleSetPtr rules = load(kPairRule);
     ManualClock clock;
     VectorAlertSink sink;
     PartitionEngine engine(rules, {stream()}, clock, sink);
     engine.track_state_changes(true);
-    auto ev = [](const std::string& key, int64_t t, uint64_t off, const std::string& kind) {
-        auto e = std::make_shared<Event>();
-        e->key = key;
-        e->time = t;
-        e->offset = off;
-        e->stream = "s";
-        e->payload = R"({"device":")" + key + R"(","kind":")" + kind + R"(","value":1})";
-        REQUIRE(e->doc.parse(e->payload));
-        return EventPtr(e);
-    };
-    auto take = [&] {
-        StateDelta all;
-        engine.take_state_changes([&](const Rule&, StateDelta& d) {
-            all.put.insert(all.put.end(), d.put.begin(), d.put.end());
-            all.erase.insert(all.erase.end(), d.erase.begin(), d.erase.end());
-        });
-        return all;
-    };
     engine.push(ev("k1", 1000, 1, "start"));
     engine.push(ev("k2", 1100, 2, "start"));
     engine.advance_watermark("s", 1100);
-    StateDelta d = take();
+    StateDelta d = take(engine);
     CHECK(d.put.size() == 2);
     CHECK(d.erase.empty());
-    CHECK(take().put.empty());  // nothing changed since
+    CHECK(take(engine).put.empty());  // nothing changed since
     engine.push(ev("k1", 1200, 3, "stop"));  // completes k1: its state is empty
     engine.advance_watermark("s", 1200);
-    d = take();
+    d = take(engine);
     CHECK(sink.alerts.size() == 1);
     REQUIRE(d.erase.size() == 1);
     CHECK(d.erase[0] == "k1");

@@ -1,0 +1,74 @@
+#pragma once
+// Helpers for the checkpoint unit tests: stream "s" keyed by `device`, rules from
+// YAML through the real loader, small events, and one engine's state changes
+// collected across its rules.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+
+#include "patterns/engine.h"
+#include "rules/diagnostics.h"
+#include "rules/rule_loader.h"
+
+namespace vigil::checkpoint_test {
+
+inline StreamSpec stream() {
+    StreamSpec s;
+    s.name = "s";
+    s.max_out_of_order_ms = 500;
+    s.idle_timeout_ms = 0;
+    FieldPath p;
+    FieldPath::parse("device", p, nullptr);
+    s.key.push_back(p);
+    return s;
+}
+
+inline RuleSetPtr load(const std::string& yaml) {
+    Diagnostics diags;
+    LoadedRules lr = load_rules_text(yaml, "checkpoint.yaml", {stream()}, diags);
+    INFO(diags.to_string());
+    REQUIRE(lr.rules);
+    return lr.rules;
+}
+
+// "a" (kind start) then "b" (kind stop) within 10 s, per device.
+inline const char* const kPairRule = R"(
+rule: pair
+stream: s
+key: device
+pattern:
+  - name: a
+    where: kind == "start"
+  - name: b
+    where: kind == "stop"
+within: 10s
+)";
+
+inline void fill(Event& e, const std::string& key, int64_t t, uint64_t off, const std::string& kind) {
+    e.key = key;
+    e.time = t;
+    e.ingest_time = t;
+    e.offset = off;
+    e.stream = "s";
+    e.payload = R"({"device":")" + key + R"(","kind":")" + kind + R"("})";
+    REQUIRE(e.doc.parse(e.payload));
+}
+
+inline EventPtr ev(const std::string& key, int64_t t, uint64_t off, const std::string& kind) {
+    auto e = std::make_shared<Event>();
+    fill(*e, key, t, off, kind);
+    return e;
+}
+
+// Every rule's changes since the last call, in one delta.
+inline StateDelta take(PartitionEngine& engine) {
+    StateDelta all;
+    engine.take_state_changes([&](const Rule&, StateDelta& d) {
+        all.put.insert(all.put.end(), d.put.begin(), d.put.end());
+        all.erase.insert(all.erase.end(), d.erase.begin(), d.erase.end());
+    });
+    return all;
+}
+
+}  // namespace vigil::checkpoint_test
