@@ -153,13 +153,9 @@ int run_daemon(const std::string& config_path) {
         return 1;
     }
     // Hot reload (docs/reload.md): SIGHUP, the rules-folder watcher and POST /api/v1/reload
-    // all go through the controller; the admin API's view of the rules follows it.
-    DaemonRules daemon_rules;
-    daemon_rules.rules = rules;
-    ReloadController reloader(*cfg, rules, [&workers, &daemon_rules](RuleSetPtr next) {
+    // all go through the controller; the admin API reads the rules and reload status from it.
+    ReloadController reloader(*cfg, rules, [&workers](RuleSetPtr next) {
         for (auto& w : workers) w->swap_rules(next);
-        std::lock_guard lk(daemon_rules.mu);
-        daemon_rules.rules = next;
     });
     auto reload_now = [&](ReloadTrigger trigger) -> AdminReloadResult {
         sd_notify_send(sd_reloading_message());
@@ -175,17 +171,6 @@ int run_daemon(const std::string& config_path) {
         return out;
     };
     if (!reloader.start_watcher(&err)) spdlog::warn("reload: no folder watcher ({}); SIGHUP still reloads", err);
-    // The admin API's reload counters and errors, from the controller's status.
-    auto sync_reload_status = [&] {
-        ReloadStatus st = reloader.status();
-        std::lock_guard lk(daemon_rules.mu);
-        daemon_rules.reloads_ok = st.ok;
-        daemon_rules.reloads_failed = st.failed;
-        daemon_rules.last_reload_ok = st.last_ok;
-        if (st.last_ok && st.last_reload_ms > 0) daemon_rules.last_reload_success_s = st.last_reload_ms / 1000;
-        daemon_rules.last_errors.clear();
-        for (const auto& e : st.last_errors) daemon_rules.last_errors.emplace(e.substr(0, e.find(':')), e);
-    };
 
     std::atomic<bool> ready{false};
     DaemonView view;
@@ -196,12 +181,8 @@ int run_daemon(const std::string& config_path) {
     view.publisher = &publisher;
     view.source = [&source] { return static_cast<const Source*>(source.get()); };
     view.streams = &stream_counters;
-    view.rules = &daemon_rules;
-    view.reload = [&] {
-        AdminReloadResult r = reload_now(ReloadTrigger::Api);
-        sync_reload_status();
-        return r;
-    };
+    view.reloader = &reloader;
+    view.reload = [&] { return reload_now(ReloadTrigger::Api); };
     view.ready = &ready;
     AdminServer admin({cfg->admin.listen, cfg->admin.token}, make_admin_callbacks(view));
     if (!admin.start(&err)) {
@@ -226,7 +207,6 @@ int run_daemon(const std::string& config_path) {
             break;
         }
         if (sig == SIGHUP) reload_now(ReloadTrigger::Signal);
-        sync_reload_status();
         if (watchdog_ms > 0 && std::chrono::steady_clock::now() - last_watchdog >= std::chrono::milliseconds(watchdog_ms)) {
             sd_notify_send("WATCHDOG=1");
             last_watchdog = std::chrono::steady_clock::now();

@@ -157,6 +157,7 @@ ReloadOutcome ReloadController::reload(ReloadTrigger trigger) {
         running_.log.level = effective.log.level;
         status_.ok++;
         status_.last_reload_ms = wall_ms();
+        status_.last_success_ms = status_.last_reload_ms;
         status_.last_ok = true;
         status_.last_errors.clear();
         status_.refused = out.refused;
