@@ -50,20 +50,6 @@ MqttOptions mqtt_options(const MqttConfig& c) {
     return o;
 }
 
-
-RuleSetPtr load_rule_set(const Config& cfg, size_t& files, std::vector<Diagnostic>* errors = nullptr) {
-    Diagnostics diags;
-    std::vector<std::string> tables = cfg.table_names();
-    LoadedRules loaded = load_rules({cfg.rules}, cfg.streams, diags, &tables);
-    for (const auto& d : diags.items()) {
-        if (errors && d.severity == Diagnostic::Severity::Error) errors->push_back(d);
-        if (d.severity == Diagnostic::Severity::Error) spdlog::error("{}", d.to_string());
-        else spdlog::warn("{}", d.to_string());
-    }
-    files = loaded.files.size();
-    return diags.has_errors() ? nullptr : loaded.rules;
-}
-
 int run_daemon(const std::string& config_path) {
     Diagnostics diags;
     auto cfg = load_config(config_path, diags);
@@ -74,7 +60,9 @@ int run_daemon(const std::string& config_path) {
     spdlog::set_level(spdlog::level::from_str(cfg->log.level));
     apply_log_format(cfg->log.format);
     size_t rule_files = 0;
-    RuleSetPtr rules = load_rule_set(*cfg, rule_files);
+    std::vector<std::string> rule_errors;
+    RuleSetPtr rules = load_rules_for(*cfg, rule_errors, rule_files);
+    for (const auto& e : rule_errors) spdlog::error("{}", e);
     if (!rules) {
         spdlog::error("rules in {} have errors; not starting", cfg->rules);
         return 1;
