@@ -185,7 +185,6 @@ int run_daemon(const std::string& config_path) {
     int64_t watchdog_ms = sd_watchdog_interval_ms();
     auto last_watchdog = std::chrono::steady_clock::now();
 
-    uint64_t alerts_seen = 0;
     for (;;) {
         timespec timeout{0, 50'000'000};
         int sig = sigtimedwait(&sigs, nullptr, &timeout);
@@ -199,12 +198,6 @@ int run_daemon(const std::string& config_path) {
             sd_notify_send("WATCHDOG=1");
             last_watchdog = std::chrono::steady_clock::now();
         }
-        uint64_t alerts = 0;
-        for (auto& w : workers) alerts += w->stats().alerts;
-        if (alerts != alerts_seen) {
-            alerts_seen = alerts;
-            publisher.notify();
-        }
     }
 
     // Stop taking events, finish what was stored, publish what we can, close.
@@ -214,7 +207,6 @@ int run_daemon(const std::string& config_path) {
     source->stop();
     if (table_feeder) table_feeder->stop();
     for (auto& w : workers) w->stop();
-    publisher.notify();
     publisher.stop(2000);
     uint64_t events = 0, alerts = 0;
     for (auto& w : workers) {
