@@ -84,8 +84,6 @@ public:
 
     RuleSetPtr rules() const;
     ReloadStatus status() const;
-    // Prometheus text exposition of status() (vigil_reload_* and vigil_rules_loaded).
-    std::string metrics_text() const;
 
 private:
     void watch_loop(std::chrono::milliseconds debounce);
