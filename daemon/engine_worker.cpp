@@ -259,13 +259,21 @@ void EngineWorker::run() {
             finish_inflight();
         if (stopping && !any) break;
         if (!room) options_.admit(std::chrono::milliseconds(50), inflight_ ? inflight_->alerts.size() : 0);  // the outbox is full: wait for the publisher
-        else if (!any) log_.wait_for(parts_.front()->id, parts_.front()->next - 1, std::chrono::milliseconds(20));
+        else if (!any) wait_for_records(std::chrono::milliseconds(20));
     }
     {
         std::lock_guard lk(mu_);
         running_ = false;
     }
     run_tasks();  // those queued before running_ fell
+}
+
+// Idle: until a record lands in any of this worker's partitions (or `timeout`).
+void EngineWorker::wait_for_records(std::chrono::milliseconds timeout) {
+    std::vector<std::pair<uint32_t, uint64_t>> after;
+    after.reserve(parts_.size());
+    for (const auto& p : parts_) after.emplace_back(p->id, p->next - 1);
+    log_.wait_for_any(after, timeout);
 }
 
 // An inspection task: the caller waits on `cv` for `done`; `cancelled` (set by a
