@@ -247,9 +247,14 @@ void EngineWorker::run() {
             for (auto& p : parts_) p->engine->on_wall_clock(now);
             last_tick = now;
             std::vector<RuleStats> snapshot;
-            for (auto& p : parts_) merge_rule_stats(snapshot, p->engine->stats());
+            uint64_t late = 0;
+            for (auto& p : parts_) {
+                merge_rule_stats(snapshot, p->engine->stats());
+                late += p->engine->late_events();
+            }
             std::lock_guard lk(mu_);
             rule_stats_ = std::move(snapshot);
+            stats_.late_events = late;
         }
         run_tasks();
         if (tables) tables->end_batch();
