@@ -53,12 +53,17 @@ WarmSource warm_source(const EventLog& log, uint32_t partition, uint64_t next) {
 }
 
 // State stored in LMDB for rules that a swap removed or reset (docs/reload.md).
-void drop_stale_state(EventLog& log, const RuleSetPtr& old, const RuleSetPtr& next, uint32_t partition) {
+// `unsaved`: the state of a failed commit, retried at the next checkpoint; that
+// of these rules is dropped too, or it would write their rows back after the
+// deletes (no engine record would name them then, so no restore frees them).
+void drop_stale_state(EventLog& log, const RuleSetPtr& old, const RuleSetPtr& next, uint32_t partition,
+                      std::vector<StateChange>& unsaved) {
     if (!old) return;
     CommitBatch batch;
     for (const auto& r : old->rules) {
         const Rule* now = next ? next->find(r->id) : nullptr;
         if (now && now->version == r->version) continue;
+        std::erase_if(unsaved, [&](const StateChange& c) { return c.rule == r->id && c.partition == partition; });
         log.state_scan(r->id, partition, [&](std::string_view key, std::string_view) {
             batch.state.push_back(StateChange{r->id, partition, std::string(key), {}, true});
             return true;
@@ -232,7 +237,7 @@ void EngineWorker::run() {
         if (next) {
             finish_inflight();  // its rows are in the store before stale ones are looked up
             for (auto& p : parts_) {
-                drop_stale_state(log_, p->engine->rules(), next, p->id);
+                drop_stale_state(log_, p->engine->rules(), next, p->id, unsaved_state_);
                 p->engine->swap_rules(next, warm_source(log_, p->id, p->next));
             }
         }
