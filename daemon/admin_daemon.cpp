@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 #include "daemon/config.h"
 #include "daemon/engine_worker.h"
@@ -11,6 +12,7 @@
 #include "daemon/metrics.h"
 #include "daemon/outbox_limit.h"
 #include "daemon/publisher.h"
+#include "daemon/reload.h"
 #include "plugins/plugin.h"
 #include "rules/json.h"
 #include "storage/log.h"
@@ -154,13 +156,8 @@ std::string render_daemon_metrics(const DaemonView& v) {
             m.add("vigil_rule_keys", l, static_cast<double>(r.keys));
             m.add("vigil_rule_state_bytes", l, static_cast<double>(r.state_bytes));
         }
-        if (v.rules && !v.workers->empty()) {
-            RuleSetPtr set;
-            {
-                std::lock_guard lk(v.rules->mu);
-                set = v.rules->rules;
-            }
-            if (set)
+        if (v.reloader && !v.workers->empty()) {
+            if (RuleSetPtr set = v.reloader->rules())
                 for (const auto& r : set->rules)
                     m.set("vigil_rule_enabled", {{"rule", r->id}},
                           r->enabled && v.workers->front()->rule_enabled(r->id) ? 1 : 0);
@@ -182,13 +179,13 @@ std::string render_daemon_metrics(const DaemonView& v) {
     const Source* src = v.source ? v.source() : nullptr;
     m.set("vigil_mqtt_connected", {{"role", "source"}}, src && src->connected() ? 1 : 0);
     m.set("vigil_mqtt_reconnects_total", {}, src ? static_cast<double>(src->reconnects()) : 0);
-    if (v.rules) {
-        m.set("vigil_config_reloads_total", {{"result", "success"}}, static_cast<double>(v.rules->reloads_ok.load()));
-        m.set("vigil_config_reloads_total", {{"result", "failure"}},
-              static_cast<double>(v.rules->reloads_failed.load()));
-        m.set("vigil_config_last_reload_successful", {}, v.rules->last_reload_ok ? 1 : 0);
+    if (v.reloader) {
+        ReloadStatus st = v.reloader->status();
+        m.set("vigil_config_reloads_total", {{"result", "success"}}, static_cast<double>(st.ok));
+        m.set("vigil_config_reloads_total", {{"result", "failure"}}, static_cast<double>(st.failed));
+        m.set("vigil_config_last_reload_successful", {}, st.last_ok ? 1 : 0);
         m.set("vigil_config_last_reload_success_timestamp_seconds", {},
-              static_cast<double>(v.rules->last_reload_success_s.load()));
+              static_cast<double>(st.last_success_ms / 1000));
     }
     return m.render();
 }
@@ -202,22 +199,15 @@ AdminCallbacks make_admin_callbacks(const DaemonView& v) {
         else return true;
         return false;
     };
-    auto current = [v]() -> RuleSetPtr {
-        std::lock_guard lk(v.rules->mu);
-        return v.rules->rules;
-    };
+    auto current = [v]() -> RuleSetPtr { return v.reloader->rules(); };
     cb.rules = [v, current] {
         std::vector<AdminRuleInfo> out;
         RuleSetPtr set = current();
         if (!set) return out;
-        std::map<std::string, std::string> errors;
-        {
-            std::lock_guard lk(v.rules->mu);
-            errors = v.rules->last_errors;
-        }
+        std::map<std::string, std::string> errors;  // file -> its first error at the last failed reload
+        for (const auto& e : v.reloader->status().last_errors) errors.emplace(e.substr(0, e.find(':')), e);
         std::vector<RuleStats> stats;
-        for (const auto& w : *v.workers)
-            for (auto& s : w->rule_stats()) stats.push_back(std::move(s));
+        for (const auto& w : *v.workers) merge_rule_stats(stats, w->rule_stats());
         for (const auto& r : set->rules) {
             AdminRuleInfo i;
             i.id = r->id;
@@ -226,17 +216,12 @@ AdminCallbacks make_admin_callbacks(const DaemonView& v) {
             bool api_on = v.workers->empty() || v.workers->front()->rule_enabled(r->id);
             i.status = !r->enabled ? "disabled_in_file" : api_on ? "active" : "disabled";
             if (auto e = errors.find(i.file); e != errors.end()) i.last_error = e->second;
-            for (const auto& s : stats) {
-                if (s.rule != r->id) continue;
-                i.events += s.events;
-                i.keys += s.keys;
-                i.state_bytes += s.state_bytes;
-                i.counters.evaluations += s.counters.evaluations;
-                i.counters.matches += s.counters.matches;
-                i.counters.errors += s.counters.errors;
-                i.counters.late_events += s.counters.late_events;
-                i.counters.dropped_partial_matches += s.counters.dropped_partial_matches;
-                i.counters.dropped_keys += s.counters.dropped_keys;
+            auto s = std::find_if(stats.begin(), stats.end(), [&](const RuleStats& x) { return x.rule == r->id; });
+            if (s != stats.end()) {
+                i.events = s->events;
+                i.keys = s->keys;
+                i.state_bytes = s->state_bytes;
+                i.counters = s->counters;
             }
             out.push_back(std::move(i));
         }

@@ -12,12 +12,10 @@
 //    with a timeout (2 s): a stuck worker gives an error answer, not a hung call.
 //  - Rule enable/disable applies to every worker; the rule list shows it.
 // Thread rules: the callbacks run on the admin server's threads; everything they
-// touch is thread-safe (atomics, the workers' mutexes, DaemonRules::mu).
+// touch is thread-safe (atomics, the workers' mutexes, the reload controller's mutex).
 #include <atomic>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,18 +30,8 @@ class EngineWorker;
 class EventLog;
 class Ingest;
 class Publisher;
+class ReloadController;
 class Source;
-
-// The rule set in force and the reload history, shared by the reload path (SIGHUP,
-// POST /api/v1/reload) and the admin API.
-struct DaemonRules {
-    std::mutex mu;  // guards rules and last_errors
-    RuleSetPtr rules;
-    std::map<std::string, std::string> last_errors;  // file -> its first error at the last failed reload
-    std::atomic<uint64_t> reloads_ok{0}, reloads_failed{0};
-    std::atomic<bool> last_reload_ok{true};
-    std::atomic<int64_t> last_reload_success_s{0};
-};
 
 // Messages received per stream (before validation), counted in the source callback.
 class StreamCounters {
@@ -65,7 +53,8 @@ struct DaemonView {
     const Publisher* publisher = nullptr;
     std::function<const Source*()> source;  // null until the source started
     const StreamCounters* streams = nullptr;
-    DaemonRules* rules = nullptr;
+    // The rule set in force and the reload history (reload.h).
+    const ReloadController* reloader = nullptr;
     std::function<AdminReloadResult()> reload;
     std::atomic<bool>* ready = nullptr;
 };

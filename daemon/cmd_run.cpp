@@ -50,20 +50,6 @@ MqttOptions mqtt_options(const MqttConfig& c) {
     return o;
 }
 
-
-RuleSetPtr load_rule_set(const Config& cfg, size_t& files, std::vector<Diagnostic>* errors = nullptr) {
-    Diagnostics diags;
-    std::vector<std::string> tables = cfg.table_names();
-    LoadedRules loaded = load_rules({cfg.rules}, cfg.streams, diags, &tables);
-    for (const auto& d : diags.items()) {
-        if (errors && d.severity == Diagnostic::Severity::Error) errors->push_back(d);
-        if (d.severity == Diagnostic::Severity::Error) spdlog::error("{}", d.to_string());
-        else spdlog::warn("{}", d.to_string());
-    }
-    files = loaded.files.size();
-    return diags.has_errors() ? nullptr : loaded.rules;
-}
-
 int run_daemon(const std::string& config_path) {
     Diagnostics diags;
     auto cfg = load_config(config_path, diags);
@@ -74,7 +60,9 @@ int run_daemon(const std::string& config_path) {
     spdlog::set_level(spdlog::level::from_str(cfg->log.level));
     apply_log_format(cfg->log.format);
     size_t rule_files = 0;
-    RuleSetPtr rules = load_rule_set(*cfg, rule_files);
+    std::vector<std::string> rule_errors;
+    RuleSetPtr rules = load_rules_for(*cfg, rule_errors, rule_files);
+    for (const auto& e : rule_errors) spdlog::error("{}", e);
     if (!rules) {
         spdlog::error("rules in {} have errors; not starting", cfg->rules);
         return 1;
@@ -153,13 +141,9 @@ int run_daemon(const std::string& config_path) {
         return 1;
     }
     // Hot reload (docs/reload.md): SIGHUP, the rules-folder watcher and POST /api/v1/reload
-    // all go through the controller; the admin API's view of the rules follows it.
-    DaemonRules daemon_rules;
-    daemon_rules.rules = rules;
-    ReloadController reloader(*cfg, rules, [&workers, &daemon_rules](RuleSetPtr next) {
+    // all go through the controller; the admin API reads the rules and reload status from it.
+    ReloadController reloader(*cfg, rules, [&workers](RuleSetPtr next) {
         for (auto& w : workers) w->swap_rules(next);
-        std::lock_guard lk(daemon_rules.mu);
-        daemon_rules.rules = next;
     });
     auto reload_now = [&](ReloadTrigger trigger) -> AdminReloadResult {
         sd_notify_send(sd_reloading_message());
@@ -175,17 +159,6 @@ int run_daemon(const std::string& config_path) {
         return out;
     };
     if (!reloader.start_watcher(&err)) spdlog::warn("reload: no folder watcher ({}); SIGHUP still reloads", err);
-    // The admin API's reload counters and errors, from the controller's status.
-    auto sync_reload_status = [&] {
-        ReloadStatus st = reloader.status();
-        std::lock_guard lk(daemon_rules.mu);
-        daemon_rules.reloads_ok = st.ok;
-        daemon_rules.reloads_failed = st.failed;
-        daemon_rules.last_reload_ok = st.last_ok;
-        if (st.last_ok && st.last_reload_ms > 0) daemon_rules.last_reload_success_s = st.last_reload_ms / 1000;
-        daemon_rules.last_errors.clear();
-        for (const auto& e : st.last_errors) daemon_rules.last_errors.emplace(e.substr(0, e.find(':')), e);
-    };
 
     std::atomic<bool> ready{false};
     DaemonView view;
@@ -196,12 +169,8 @@ int run_daemon(const std::string& config_path) {
     view.publisher = &publisher;
     view.source = [&source] { return static_cast<const Source*>(source.get()); };
     view.streams = &stream_counters;
-    view.rules = &daemon_rules;
-    view.reload = [&] {
-        AdminReloadResult r = reload_now(ReloadTrigger::Api);
-        sync_reload_status();
-        return r;
-    };
+    view.reloader = &reloader;
+    view.reload = [&] { return reload_now(ReloadTrigger::Api); };
     view.ready = &ready;
     AdminServer admin({cfg->admin.listen, cfg->admin.token}, make_admin_callbacks(view));
     if (!admin.start(&err)) {
@@ -216,7 +185,6 @@ int run_daemon(const std::string& config_path) {
     int64_t watchdog_ms = sd_watchdog_interval_ms();
     auto last_watchdog = std::chrono::steady_clock::now();
 
-    uint64_t alerts_seen = 0;
     for (;;) {
         timespec timeout{0, 50'000'000};
         int sig = sigtimedwait(&sigs, nullptr, &timeout);
@@ -226,16 +194,9 @@ int run_daemon(const std::string& config_path) {
             break;
         }
         if (sig == SIGHUP) reload_now(ReloadTrigger::Signal);
-        sync_reload_status();
         if (watchdog_ms > 0 && std::chrono::steady_clock::now() - last_watchdog >= std::chrono::milliseconds(watchdog_ms)) {
             sd_notify_send("WATCHDOG=1");
             last_watchdog = std::chrono::steady_clock::now();
-        }
-        uint64_t alerts = 0;
-        for (auto& w : workers) alerts += w->stats().alerts;
-        if (alerts != alerts_seen) {
-            alerts_seen = alerts;
-            publisher.notify();
         }
     }
 
@@ -246,7 +207,6 @@ int run_daemon(const std::string& config_path) {
     source->stop();
     if (table_feeder) table_feeder->stop();
     for (auto& w : workers) w->stop();
-    publisher.notify();
     publisher.stop(2000);
     uint64_t events = 0, alerts = 0;
     for (auto& w : workers) {

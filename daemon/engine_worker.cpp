@@ -53,12 +53,17 @@ WarmSource warm_source(const EventLog& log, uint32_t partition, uint64_t next) {
 }
 
 // State stored in LMDB for rules that a swap removed or reset (docs/reload.md).
-void drop_stale_state(EventLog& log, const RuleSetPtr& old, const RuleSetPtr& next, uint32_t partition) {
+// `unsaved`: the state of a failed commit, retried at the next checkpoint; that
+// of these rules is dropped too, or it would write their rows back after the
+// deletes (no engine record would name them then, so no restore frees them).
+void drop_stale_state(EventLog& log, const RuleSetPtr& old, const RuleSetPtr& next, uint32_t partition,
+                      std::vector<StateChange>& unsaved) {
     if (!old) return;
     CommitBatch batch;
     for (const auto& r : old->rules) {
         const Rule* now = next ? next->find(r->id) : nullptr;
         if (now && now->version == r->version) continue;
+        std::erase_if(unsaved, [&](const StateChange& c) { return c.rule == r->id && c.partition == partition; });
         log.state_scan(r->id, partition, [&](std::string_view key, std::string_view) {
             batch.state.push_back(StateChange{r->id, partition, std::string(key), {}, true});
             return true;
@@ -232,7 +237,7 @@ void EngineWorker::run() {
         if (next) {
             finish_inflight();  // its rows are in the store before stale ones are looked up
             for (auto& p : parts_) {
-                drop_stale_state(log_, p->engine->rules(), next, p->id);
+                drop_stale_state(log_, p->engine->rules(), next, p->id, unsaved_state_);
                 p->engine->swap_rules(next, warm_source(log_, p->id, p->next));
             }
         }
@@ -247,9 +252,14 @@ void EngineWorker::run() {
             for (auto& p : parts_) p->engine->on_wall_clock(now);
             last_tick = now;
             std::vector<RuleStats> snapshot;
-            for (auto& p : parts_) merge_rule_stats(snapshot, p->engine->stats());
+            uint64_t late = 0;
+            for (auto& p : parts_) {
+                merge_rule_stats(snapshot, p->engine->stats());
+                late += p->engine->late_events();
+            }
             std::lock_guard lk(mu_);
             rule_stats_ = std::move(snapshot);
+            stats_.late_events = late;
         }
         run_tasks();
         if (tables) tables->end_batch();
@@ -259,13 +269,21 @@ void EngineWorker::run() {
             finish_inflight();
         if (stopping && !any) break;
         if (!room) options_.admit(std::chrono::milliseconds(50), inflight_ ? inflight_->alerts.size() : 0);  // the outbox is full: wait for the publisher
-        else if (!any) log_.wait_for(parts_.front()->id, parts_.front()->next - 1, std::chrono::milliseconds(20));
+        else if (!any) wait_for_records(std::chrono::milliseconds(20));
     }
     {
         std::lock_guard lk(mu_);
         running_ = false;
     }
     run_tasks();  // those queued before running_ fell
+}
+
+// Idle: until a record lands in any of this worker's partitions (or `timeout`).
+void EngineWorker::wait_for_records(std::chrono::milliseconds timeout) {
+    std::vector<std::pair<uint32_t, uint64_t>> after;
+    after.reserve(parts_.size());
+    for (const auto& p : parts_) after.emplace_back(p->id, p->next - 1);
+    log_.wait_for_any(after, timeout);
 }
 
 // An inspection task: the caller waits on `cv` for `done`; `cancelled` (set by a

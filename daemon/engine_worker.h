@@ -112,6 +112,7 @@ private:
     void checkpoint(bool force);
     struct InFlight;
     void finish_inflight();
+    void wait_for_records(std::chrono::milliseconds timeout);
     // engine_worker_state.cpp: checkpointed state
     // False when the stored engine state is unusable (the caller starts the
     // partition afresh from its committed offset).

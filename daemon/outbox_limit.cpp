@@ -38,14 +38,17 @@ void OutboxLimit::set_blocked(bool blocked) {
 
 bool OutboxLimit::admit(std::chrono::milliseconds wait, uint64_t in_flight) {
     if (policy_ != OutboxFullPolicy::Block) return true;
-    bool room = depth() + in_flight < max_;
     std::unique_lock lk(mu_);
+    // Taken before the depth is read: a drained() in between ends the wait at once.
+    const uint64_t gen = generation_;
+    lk.unlock();
+    bool room = depth() + in_flight < max_;
+    lk.lock();
     if (room || wait.count() <= 0) {
         set_blocked(!room);
         return room;
     }
     set_blocked(true);
-    uint64_t gen = generation_;
     cv_.wait_for(lk, wait, [&] { return generation_ != gen; });
     lk.unlock();
     room = depth() + in_flight < max_;

@@ -11,8 +11,9 @@
 //    consumer can see an alert twice, always with the same id. The MQTT sink
 //    reconnects with exponential backoff and jitter (backoff_min_ms doubling to
 //    backoff_max_ms).
-//  - Woken by new outbox entries (EventLog::wait_for_outbox) and by
-//    confirmations, not by polling; without either it checks in every 200 ms.
+//  - Woken by new outbox entries (EventLog::wait_for_outbox); confirmations are
+//    collected within 5 ms (at once while the in-flight window is full); with
+//    nothing in flight and nothing new it checks in every 200 ms.
 //  - With an OutboxLimit it applies alerts.on_full after every wake-up
 //    (drop_oldest) and wakes blocked engine workers after every delete.
 // Failure: a refused send or a storage error is logged at a bounded rate,
@@ -48,7 +49,7 @@ public:
     bool start(std::string* error);
     // Tries to deliver what is in the outbox for up to `drain_ms`, then stops.
     void stop(int drain_ms);
-    // Wakes the thread (new alerts are noticed on their own; kept for callers).
+    // Wakes the thread at once (new alerts are noticed on their own).
     void notify();
 
     uint64_t sent() const { return sent_.load(); }

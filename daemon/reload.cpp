@@ -157,6 +157,7 @@ ReloadOutcome ReloadController::reload(ReloadTrigger trigger) {
         running_.log.level = effective.log.level;
         status_.ok++;
         status_.last_reload_ms = wall_ms();
+        status_.last_success_ms = status_.last_reload_ms;
         status_.last_ok = true;
         status_.last_errors.clear();
         status_.refused = out.refused;
@@ -170,23 +171,6 @@ ReloadOutcome ReloadController::reload(ReloadTrigger trigger) {
                  trigger_name(trigger), out.rules, out.files, out.added, out.changed, out.removed, out.unchanged,
                  out.duration.count());
     return out;
-}
-
-std::string ReloadController::metrics_text() const {
-    ReloadStatus s = status();
-    std::string o;
-    o += "# TYPE vigil_reloads_total counter\n";
-    o += "vigil_reloads_total{result=\"ok\"} " + std::to_string(s.ok) + "\n";
-    o += "vigil_reloads_total{result=\"error\"} " + std::to_string(s.failed) + "\n";
-    o += "# TYPE vigil_reload_last_time_seconds gauge\n";
-    o += "vigil_reload_last_time_seconds " + std::to_string(s.last_reload_ms / 1000.0) + "\n";
-    o += "# TYPE vigil_reload_last_ok gauge\n";
-    o += std::string("vigil_reload_last_ok ") + (s.last_ok ? "1" : "0") + "\n";
-    o += "# TYPE vigil_reload_last_errors gauge\n";
-    o += "vigil_reload_last_errors " + std::to_string(s.last_errors.size()) + "\n";
-    o += "# TYPE vigil_rules_loaded gauge\n";
-    o += "vigil_rules_loaded " + std::to_string(s.rules_loaded) + "\n";
-    return o;
 }
 
 // --- the watcher ---------------------------------------------------------------

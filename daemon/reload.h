@@ -57,9 +57,10 @@ struct ReloadOutcome {
 
 // What status output and /metrics show.
 struct ReloadStatus {
-    uint64_t ok = 0;                 // vigil_reloads_total{result="ok"}
-    uint64_t failed = 0;             // vigil_reloads_total{result="error"}
+    uint64_t ok = 0;                 // vigil_config_reloads_total{result="success"}
+    uint64_t failed = 0;             // vigil_config_reloads_total{result="failure"}
     int64_t last_reload_ms = 0;      // wall time of the last attempt (0: none yet)
+    int64_t last_success_ms = 0;     // wall time of the last good reload (0: none yet)
     bool last_ok = true;
     size_t rules_loaded = 0;
     std::vector<std::string> last_errors;  // of the last failed reload, cleared by a good one
@@ -83,8 +84,6 @@ public:
 
     RuleSetPtr rules() const;
     ReloadStatus status() const;
-    // Prometheus text exposition of status() (vigil_reload_* and vigil_rules_loaded).
-    std::string metrics_text() const;
 
 private:
     void watch_loop(std::chrono::milliseconds debounce);

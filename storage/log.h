@@ -219,6 +219,10 @@ public:
     // (records another process appends are seen at the next commit or timeout).
     // On a read-only log it does not block.
     bool wait_for(uint32_t partition, uint64_t after, std::chrono::milliseconds timeout) const;
+    // The same over several partitions: until any partition `p` of `after` has a
+    // record with offset > its `after` value (an engine worker's partitions).
+    bool wait_for_any(const std::vector<std::pair<uint32_t, uint64_t>>& after,
+                      std::chrono::milliseconds timeout) const;
 
     // The same for the outbox: until an alert with sequence > after_seq is queued
     // for publishing (the publisher's wake-up), or `timeout` passes.

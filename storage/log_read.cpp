@@ -187,6 +187,18 @@ bool EventLog::wait_for(uint32_t p, uint64_t after, std::chrono::milliseconds ti
     return impl_->data_cv.wait_for(lock, timeout, [&] { return impl_->last_offset[p].load() > after; });
 }
 
+bool EventLog::wait_for_any(const std::vector<std::pair<uint32_t, uint64_t>>& after,
+                            std::chrono::milliseconds timeout) const {
+    auto has_new = [&] {
+        for (const auto& [p, a] : after)
+            if (p < impl_->partitions && impl_->last_offset[p].load() > a) return true;
+        return false;
+    };
+    if (impl_->opts.read_only) return has_new();
+    std::unique_lock lock(impl_->data_mu);
+    return impl_->data_cv.wait_for(lock, timeout, has_new);
+}
+
 bool EventLog::wait_for_outbox(uint64_t after_seq, std::chrono::milliseconds timeout) const {
     if (impl_->opts.read_only) return false;
     std::unique_lock lock(impl_->data_mu);

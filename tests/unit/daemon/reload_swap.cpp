@@ -210,3 +210,39 @@ TEST_CASE("engine worker: a swap deletes the LMDB state of removed and changed r
     CHECK(freed);
     CHECK(keys_of("same") == 2);
 }
+
+TEST_CASE("engine worker: events older than the watermark count in WorkerStats::late_events") {
+    TempTree dir;
+    LogOptions lo;
+    lo.dir = dir.file("data");
+    lo.partitions = 1;
+    std::string err;
+    auto log = EventLog::open(lo, &err);
+    REQUIRE_MESSAGE(log, err);
+    auto append = [&](int64_t t) {
+        AppendRequest r;
+        r.partition = 0;
+        r.event_time = t;
+        r.ingest_time = t;
+        r.stream = "s";
+        r.key = "k1";
+        r.topic = "t/s";
+        r.payload = "{\"k\":\"k1\",\"type\":\"x\",\"ts\":" + std::to_string(t) + "}";
+        REQUIRE(log->append(std::move(r)).get().ok);
+    };
+    SystemClock clock;
+    EngineWorker worker(*log, {0}, rules_of(list({pattern_rule("p")})), {stream_s()}, clock, WorkerOptions{});
+    worker.start();
+    append(5000);
+    append(1000);  // max_out_of_order 0: behind the watermark of 5000
+    append(6000);
+    bool counted = false;
+    for (int i = 0; i < 500 && !counted; ++i) {
+        WorkerStats s = worker.stats();
+        counted = s.events == 3 && s.late_events == 1;
+        if (!counted) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    worker.stop();
+    CHECK(counted);
+    CHECK(worker.stats().late_events == 1);
+}
