@@ -172,6 +172,7 @@ int run_replay(const ReplayOptions& o) {
         now = std::max(now, ev->time);
         clock.now = now;
         engine.push(std::move(ev));
+        if (table_view && (events & 1023) == 0) table_view->end_batch();  // as the log replay: no snapshot held for long
     }
     if (!o.no_flush) engine.flush();
     out->flush();
