@@ -13,6 +13,7 @@
 
 #include "daemon/commands.h"
 #include "daemon/config.h"
+#include "daemon/log_tools.h"
 #include "daemon/replay_input.h"
 #include "daemon/replay_log.h"
 #include "daemon/replay_report.h"
@@ -172,6 +173,7 @@ int run_replay(const ReplayOptions& o) {
         now = std::max(now, ev->time);
         clock.now = now;
         engine.push(std::move(ev));
+        if (table_view && (events & 1023) == 0) table_view->end_batch();  // as the log replay: no snapshot held for long
     }
     if (!o.no_flush) engine.flush();
     out->flush();
@@ -258,14 +260,10 @@ int run_log_mode(const ReplayOptions& o) {
         std::fprintf(stderr, "%s", diags.to_string().c_str());
         return 1;
     }
-    LogOptions lo;
-    lo.dir = config->data_dir;
-    lo.partitions = config->partitions;
-    lo.read_only = true;
     std::string err;
-    auto log = EventLog::open(lo, &err);
+    auto log = EventLog::open(log_options_for(*config, true), &err);
     if (!log) {
-        std::fprintf(stderr, "vigil replay: cannot open the log in %s: %s\n", lo.dir.c_str(), err.c_str());
+        std::fprintf(stderr, "vigil replay: cannot open the log in %s: %s\n", config->data_dir.c_str(), err.c_str());
         return 1;
     }
     std::string table_err;

@@ -264,7 +264,7 @@ int run_tests(const std::vector<std::string>& paths_in, const std::string& confi
             return 1;
         }
         streams = cfg->streams;
-        for (const auto& t : cfg->tables) table_names.push_back(t.name);
+        table_names = cfg->table_names();
     }
     LoadedRules loaded = load_rules(paths, streams, diags, config_path.empty() ? nullptr : &table_names);
     bool rules_ok = loaded.rules && !diags.has_errors();

@@ -16,7 +16,31 @@ namespace vigil {
 
 namespace {
 
+// The pieces of a match signature, shared by match_signature() and
+// brief_from_json() so that live and stored alerts compare equal.
 void sep(std::string& s) { s.push_back('\x1f'); }
+
+void signature_head(std::string& s, std::string_view rule, std::string_view kind, std::string_view key) {
+    s += rule;
+    sep(s);
+    s += kind;
+    sep(s);
+    s += key;
+    sep(s);
+}
+
+void signature_event(std::string& s, uint32_t partition, uint64_t offset) {
+    s += std::to_string(partition);
+    s += '/';
+    s += std::to_string(offset);
+    s += ',';
+}
+
+void signature_window(std::string& s, int64_t start, int64_t end) {
+    s += std::to_string(start);
+    s += '-';
+    s += std::to_string(end);
+}
 
 // Collects the alerts of one partition's engine.
 class BriefSink : public AlertSink {
@@ -79,31 +103,20 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
     run.stats = engine.stats();
 }
 
-
 }  // namespace
 
 std::string match_signature(const Alert& a) {
     std::string s;
     s.reserve(64);
-    s += a.rule;
-    sep(s);
-    s += a.kind;
-    sep(s);
-    s += a.key;
-    sep(s);
+    signature_head(s, a.rule, a.kind, a.key);
     for (const auto& [stage, evs] : a.events) {
         s += stage;
         s += ':';
-        for (const auto& e : evs) {
-            s += std::to_string(e->partition);
-            s += '/';
-            s += std::to_string(e->offset);
-            s += ',';
-        }
+        for (const auto& e : evs) signature_event(s, e->partition, e->offset);
         s += ';';
     }
     sep(s);
-    if (a.window) s += std::to_string(a.window->first) + "-" + std::to_string(a.window->second);
+    if (a.window) signature_window(s, a.window->first, a.window->second);
     return s;
 }
 
@@ -120,12 +133,7 @@ bool brief_from_json(std::string_view json, AlertBrief& out) {
     out.partition = UINT32_MAX;
     std::string& s = out.match;
     s.clear();
-    s += out.rule;
-    sep(s);
-    s += out.kind;
-    sep(s);
-    s += out.key;
-    sep(s);
+    signature_head(s, out.rule, out.kind, out.key);
     JsonRef offsets = root["offsets"];
     for (size_t i = 0; offsets.is_object() && i < offsets.size(); ++i) {
         s += offsets.member_name(i);
@@ -136,18 +144,14 @@ bool brief_from_json(std::string_view json, AlertBrief& out) {
             if (!pair.is_array() || pair.size() < 2 || !pair.at(0).is_number() || !pair.at(1).is_number()) continue;
             auto part = static_cast<uint32_t>(pair.at(0).as_number());
             if (out.partition == UINT32_MAX) out.partition = part;
-            s += std::to_string(part);
-            s += '/';
-            s += std::to_string(static_cast<uint64_t>(pair.at(1).as_number()));
-            s += ',';
+            signature_event(s, part, static_cast<uint64_t>(pair.at(1).as_number()));
         }
         s += ';';
     }
     sep(s);
     JsonRef w = root["window"];
     if (w.is_object() && w["start"].is_number() && w["end"].is_number())
-        s += std::to_string(static_cast<int64_t>(w["start"].as_number())) + "-" +
-             std::to_string(static_cast<int64_t>(w["end"].as_number()));
+        signature_window(s, static_cast<int64_t>(w["start"].as_number()), static_cast<int64_t>(w["end"].as_number()));
     return true;
 }
 

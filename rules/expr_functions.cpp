@@ -1,7 +1,6 @@
 // Built-in functions (abs ... exists), calls into the rule's Lua program, and
 // table() lookups of reference tables.
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 #include "rules/expr_eval.h"
@@ -95,7 +94,8 @@ Val Evaluator::lua_call(const Node& n) {
 }
 
 // table("name", key): the row as a JSON object, Missing when there is none. A
-// number key is looked up by its decimal text (integers without a fraction).
+// number key is looked up by its text as a key field gives it (json_number:
+// integers without a fraction).
 Val Evaluator::table_row(const Node& n) {
     const TableLookup* t = ctx_.tables ? ctx_.tables : current_table_lookup();
     if (!t) return {};
@@ -105,11 +105,7 @@ Val Evaluator::table_row(const Node& n) {
     if (k.kind == Kind::String) {
         key = sv(k);
     } else if (k.kind == Kind::Number && std::isfinite(k.number)) {
-        double x = k.number;
-        auto r = std::fabs(x) < 9e15 && x == std::floor(x)
-                     ? std::to_chars(buf, buf + sizeof buf, static_cast<long long>(x))
-                     : std::to_chars(buf, buf + sizeof buf, x);
-        key = std::string_view(buf, static_cast<size_t>(r.ptr - buf));
+        key = json_number(buf, k.number);
     } else {
         if (k.kind != Kind::Missing && k.kind != Kind::Null) type_error();
         return {};

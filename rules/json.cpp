@@ -443,19 +443,20 @@ void json_escape(std::string& out, std::string_view s) {
     out += '"';
 }
 
+std::string_view json_number(char (&buf)[32], double d) {
+    auto r = d == std::floor(d) && std::fabs(d) < 9.0e15
+                 ? std::to_chars(buf, buf + sizeof buf, static_cast<long long>(d))
+                 : std::to_chars(buf, buf + sizeof buf, d);
+    return std::string_view(buf, static_cast<size_t>(r.ptr - buf));
+}
+
 void json_number(std::string& out, double d) {
     if (!std::isfinite(d)) {
         out += "null";
         return;
     }
     char buf[32];
-    if (d == std::floor(d) && std::fabs(d) < 9.0e15) {
-        auto [p, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(d));
-        out.append(buf, p);
-        return;
-    }
-    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, d);
-    out.append(buf, p);
+    out += json_number(buf, d);
 }
 
 void JsonRef::write(std::string& out) const {

@@ -114,5 +114,8 @@ private:
 void json_escape(std::string& out, std::string_view s);
 // Appends a number the way JSON readers expect (integers without a fraction).
 void json_number(std::string& out, double d);
+// The same text for a finite `d`, written into `buf` (event keys and table keys
+// of numbers are this text).
+std::string_view json_number(char (&buf)[32], double d);
 
 }  // namespace vigil

@@ -222,25 +222,6 @@ bool TableReader::get(std::string_view table, std::string_view key, std::string_
     return impl_->txn.get(impl_->store->rows, row_key(table, key), json) == 0;
 }
 
-bool TableReader::get_as_of(std::string_view table, std::string_view key, int64_t t, std::string_view& json) {
-    if (impl_->begin()) return false;
-    mdb::Cursor c;
-    if (c.open(impl_->txn, impl_->store->history)) return false;
-    std::string prefix = history_prefix(table, key);
-    std::string want = history_key(table, key, t);
-    std::string_view k, v;
-    int rc = c.seek(want, k, v);
-    if (rc == 0 && k == want) {
-        json = v;
-        return !v.empty();
-    }
-    // The first key after `want` (or none): the version we need is the one before it.
-    rc = rc == 0 ? c.get(k, v, MDB_PREV) : c.get(k, v, MDB_LAST);
-    if (rc != 0 || !is_version_of(k, prefix)) return false;
-    json = v;
-    return !v.empty();
-}
-
 std::vector<std::pair<int64_t, std::string>> TableReader::versions(std::string_view table, std::string_view key) {
     std::vector<std::pair<int64_t, std::string>> out;
     if (impl_->begin()) return out;

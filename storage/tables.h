@@ -80,8 +80,8 @@ private:
     std::atomic<uint64_t> generation_{1};
 };
 
-// A read snapshot of a TableStore. get() and get_as_of() begin the snapshot when
-// none is open; the views they return stay valid until end().
+// A read snapshot of a TableStore. get() and versions() begin the snapshot when
+// none is open; the views get() returns stay valid until end().
 class TableReader {
 public:
     ~TableReader();
@@ -92,9 +92,6 @@ public:
     void end();
     // The latest row; false when there is none.
     bool get(std::string_view table, std::string_view key, std::string_view& json);
-    // The row as it was at time `t`: the newest history version with time <= t.
-    // False when the key had no row then (or the table keeps no history for it).
-    bool get_as_of(std::string_view table, std::string_view key, int64_t t, std::string_view& json);
     // Every history version of the key, oldest first ("" json = deleted then).
     std::vector<std::pair<int64_t, std::string>> versions(std::string_view table, std::string_view key);
 

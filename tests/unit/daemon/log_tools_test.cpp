@@ -5,22 +5,11 @@
 #include <sstream>
 
 #include "daemon/log_tools.h"
+#include "../storage/temp_dir.h"
 
 using namespace vigil;
 
 namespace {
-
-struct Tmp {
-    Tmp() {
-        std::string t = (std::filesystem::temp_directory_path() / "vigil-logtools-XXXXXX").string();
-        if (::mkdtemp(t.data())) path = t;
-    }
-    ~Tmp() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    std::string path;
-};
 
 StreamSpec sensors() {
     StreamSpec s;
@@ -46,8 +35,8 @@ Config config_in(const std::string& dir) {
 }  // namespace
 
 TEST_CASE("log tools: ingest extracts key and time like live ingest, rejects bad lines, skips watermarks") {
-    Tmp tmp;
-    Config cfg = config_in(tmp.path + "/data");
+    test::TempDir tmp;
+    Config cfg = config_in(tmp.path() + "/data");
     auto log = EventLog::open(log_options_for(cfg, false), nullptr);
     REQUIRE(log);
     std::istringstream in(
@@ -87,8 +76,8 @@ TEST_CASE("log tools: ingest extracts key and time like live ingest, rejects bad
 }
 
 TEST_CASE("log tools: dump prints one JSON object per record, from an offset or an event time") {
-    Tmp tmp;
-    Config cfg = config_in(tmp.path + "/data");
+    test::TempDir tmp;
+    Config cfg = config_in(tmp.path() + "/data");
     auto log = EventLog::open(log_options_for(cfg, false), nullptr);
     REQUIRE(log);
     std::vector<AppendRequest> batch;

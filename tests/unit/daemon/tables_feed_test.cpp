@@ -11,6 +11,7 @@
 #include "daemon/config.h"
 #include "daemon/table_feed.h"
 #include "daemon/table_view.h"
+#include "../storage/temp_dir.h"
 
 using namespace vigil;
 
@@ -27,19 +28,6 @@ TableSpec spec(const std::string& file, std::vector<std::string> keys) {
     }
     return t;
 }
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "vigil-tables-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()));
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
 
 }  // namespace
 
@@ -120,11 +108,11 @@ TEST_CASE("tables feed: CSV with a header, typed cells, quotes, and bad lines") 
 }
 
 TEST_CASE("tables feed: a file table loads at start and reloads when it changes, bad lines skipped") {
-    TempDir tmp;
+    test::TempDir tmp;
     std::string err;
-    auto store = TableStore::open(tmp.path + "/tables", 16ULL << 20, false, &err);
+    auto store = TableStore::open(tmp.path() + "/tables", 16ULL << 20, false, &err);
     REQUIRE_MESSAGE(store, err);
-    std::string file = tmp.path + "/cards.jsonl";
+    std::string file = tmp.path() + "/cards.jsonl";
     {
         std::ofstream(file) << "{\"card_id\":\"c1\",\"limit\":500}\nbad\n{\"card_id\":\"c2\",\"limit\":50}\n";
     }
@@ -151,9 +139,9 @@ TEST_CASE("tables feed: a file table loads at start and reloads when it changes,
 }
 
 TEST_CASE("table view: cached rows until the store changes, misses cached too, as-of for history tables") {
-    TempDir tmp;
+    test::TempDir tmp;
     std::string err;
-    auto store = TableStore::open(tmp.path + "/tables", 16ULL << 20, false, &err);
+    auto store = TableStore::open(tmp.path() + "/tables", 16ULL << 20, false, &err);
     REQUIRE_MESSAGE(store, err);
     REQUIRE(store->apply({{"devices", "p1", R"({"t":80})", false, kHistoryForever}}, 1000).ok);
     TableView view(*store);

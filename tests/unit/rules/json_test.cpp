@@ -1,5 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+
 #include "rules/json.h"
 
 using namespace vigil;
@@ -78,4 +84,35 @@ TEST_CASE("json: building a document by hand and copying values between document
     d.end();
     CHECK(d.root().dump() == R"({"n":7,"copy":[1,{"y":"z"}],"t":true})");
     CHECK(d.root().size() == 3);
+}
+
+// Numbers of at most 15 digits without an exponent take a fast path in the parser
+// (rules/json.cpp, simple_number); it must give the very doubles from_chars gives,
+// for edge cases and for random numbers of every digit count and fraction length.
+TEST_CASE("json: the number fast path gives the same doubles as from_chars") {
+    auto same = [](const std::string& text) {
+        JsonDoc d;
+        REQUIRE_MESSAGE(d.parse(text), text);
+        double want = 0;
+        auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), want);
+        REQUIRE(ec == std::errc());
+        double got = d.root().as_number();
+        return std::memcmp(&got, &want, sizeof got) == 0;  // bitwise: -0 and 0 differ
+    };
+    for (const char* t : {"0", "-0", "0.0", "-0.0", "1", "0.1", "0.3", "2.675", "123456789012345", "999999999999999",
+                          "9999999999999999", "0.000000000000001", "1.00000000000001", "-12345678.9012345",
+                          "1700000000123", "9007199254740993", "1e3", "1.5E-3", "12345678901234567890.5"})
+        CHECK_MESSAGE(same(t), t);
+    std::mt19937_64 rng(42);
+    for (int i = 0; i < 200000; ++i) {
+        int digits = 1 + static_cast<int>(rng() % 17);
+        int frac = static_cast<int>(rng() % static_cast<uint64_t>(digits));
+        std::string t = rng() % 2 ? "-" : "";
+        t.push_back(static_cast<char>('1' + rng() % 9));
+        for (int k = 1; k < digits; ++k) {
+            if (k == digits - frac) t.push_back('.');
+            t.push_back(static_cast<char>('0' + rng() % 10));
+        }
+        if (!same(t)) FAIL_CHECK(t);
+    }
 }

@@ -28,10 +28,15 @@ std::string get(TableStore& s, std::string_view table, std::string_view key) {
     return r->get(table, key, v) ? std::string(v) : std::string("<none>");
 }
 
+// The row as of time t from the stored versions, as TableView picks it: the newest
+// version at or before t ("" = deleted then).
 std::string as_of(TableStore& s, std::string_view table, std::string_view key, int64_t t) {
-    auto r = s.reader();
-    std::string_view v;
-    return r->get_as_of(table, key, t, v) ? std::string(v) : std::string("<none>");
+    std::string row = "<none>";
+    for (auto& [time, json] : s.reader()->versions(table, key)) {
+        if (time > t) break;
+        row = json.empty() ? "<none>" : json;
+    }
+    return row;
 }
 
 }  // namespace
