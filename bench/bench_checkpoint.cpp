@@ -10,12 +10,11 @@
 // Target: on is at most 15% slower than off (ratio off/on <= 1.15).
 #include <chrono>
 #include <cstdio>
-#include <deque>
 #include <filesystem>
-#include <future>
 
 #include <spdlog/spdlog.h>
 
+#include "bench/log_fill.h"
 #include "bench/workload.h"
 #include "daemon/engine_worker.h"
 #include "rules/diagnostics.h"
@@ -139,31 +138,7 @@ int main() {
         w.keys = kKeys;
         w.step_ms = 50;  // 20 events per key over 10k s of event time
         w.max_disorder_ms = 1000;
-        bench::Rng rng(w.seed);
-        auto lines = bench::sensor_events(w);
-        std::deque<std::future<BatchResult>> inflight;
-        for (size_t b = 0; b < lines.size(); b += 5000) {
-            std::vector<AppendRequest> batch;
-            for (size_t i = b; i < std::min(lines.size(), b + 5000); ++i) {
-                AppendRequest r;
-                r.key = lines[i].substr(11, 11);  // "pump-000042"
-                JsonDoc d;
-                d.parse(lines[i]);
-                r.event_time = static_cast<int64_t>(d.root()["ts"].as_number());
-                r.ingest_time = r.event_time;
-                r.stream = "sensors";
-                r.topic = "factory/line1/telemetry";
-                r.payload = lines[i];
-                batch.push_back(std::move(r));
-            }
-            inflight.push_back(log->append_batch(std::move(batch)));
-            if (inflight.size() >= 4) {
-                if (!inflight.front().get().ok) return 3;
-                inflight.pop_front();
-            }
-        }
-        for (auto& f : inflight)
-            if (!f.get().ok) return 3;
+        if (!bench::append_sensor_lines(*log, bench::sensor_events(w))) return 3;
     }
 
     // Modes: 0 off, 1 on (defaults), 2 on with checkpoints every 10k events / 200 ms.

@@ -14,10 +14,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <deque>
 #include <filesystem>
 #include <string>
 
+#include "bench/log_fill.h"
 #include "bench/workload.h"
 #include "daemon/replay_log.h"
 #include "rules/rule_loader.h"
@@ -108,35 +108,13 @@ int main(int argc, char** argv) {
         auto log = EventLog::open(o, &err);
         if (!log) return std::fprintf(stderr, "%s\n", err.c_str()), 2;
         auto t0 = SteadyClock::now();
-        const uint64_t kChunk = 100'000, kBatch = 5000;
-        std::deque<std::future<BatchResult>> inflight;
+        const uint64_t kChunk = 100'000;
         for (uint64_t at = 0; at < events; at += kChunk) {
             w.events = std::min(kChunk, events - at);
             w.seed = 42 + at;
             w.start_ms = 1767225600000 + static_cast<int64_t>(at) * w.step_ms;
-            auto lines = bench::sensor_events(w);
-            for (size_t b = 0; b < lines.size(); b += kBatch) {
-                std::vector<AppendRequest> batch;
-                for (size_t i = b; i < std::min(lines.size(), b + kBatch); ++i) {
-                    AppendRequest r;
-                    const std::string& l = lines[i];
-                    r.key = l.substr(11, 11);  // "pump-000042"
-                    r.event_time = w.start_ms + static_cast<int64_t>(i) * w.step_ms;
-                    r.ingest_time = r.event_time;
-                    r.stream = "sensors";
-                    r.topic = "factory/line1/telemetry";
-                    r.payload = l;
-                    batch.push_back(std::move(r));
-                }
-                inflight.push_back(log->append_batch(std::move(batch)));
-                if (inflight.size() >= 4) {
-                    if (!inflight.front().get().ok) return 3;
-                    inflight.pop_front();
-                }
-            }
+            if (!bench::append_sensor_lines(*log, bench::sensor_events(w))) return 3;
         }
-        for (auto& f : inflight)
-            if (!f.get().ok) return 3;
         std::printf("generated %llu events in %.1f s (%u partitions)\n", static_cast<unsigned long long>(events),
                     seconds_since(t0), partitions);
     }

@@ -54,23 +54,19 @@ emit:
 struct Live {
     TempDir dir;
     Broker broker{dir};
-    ChildProcess vigil;
-    std::string log() const { return read_file(dir.file("vigil.err")) + read_file(dir.file("vigil.out")); }
+    Daemon vigil{dir};
+    std::string log() const { return vigil.log(); }
     bool start() {
         if (!broker.start()) return false;
         dir.write("vigil.yaml", config(broker.port(), dir));
         std::filesystem::create_directories(dir.file("rules"));
         dir.write("rules/beat.yaml", kRule);
-        if (!vigil.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("vigil.out"),
-                         dir.file("vigil.err")))
-            return false;
-        return eventually([&] { return log().find("ready:") != std::string::npos || !vigil.running(); }, 15000) &&
-               vigil.running();
+        return vigil.start();
     }
     ~Live() {
-        if (vigil.running()) {
-            vigil.signal(SIGTERM);
-            vigil.wait(10000);
+        if (vigil.proc.running()) {
+            vigil.proc.signal(SIGTERM);
+            vigil.proc.wait(10000);
         }
     }
 };

@@ -24,7 +24,7 @@ std::string demo_config(int port, const std::string& data_dir, const std::string
     conf = std::regex_replace(conf, std::regex("port: 1883"), "port: " + std::to_string(port));
     conf = std::regex_replace(conf, std::regex("data_dir: ./data"), "data_dir: " + data_dir);
     conf = std::regex_replace(conf, std::regex("rules: ./rules"), "rules: " + rules_dir);
-    return conf;
+    return conf + "\nadmin: { listen: off }\n";  // not the default port, which another vigil may hold
 }
 
 std::vector<std::string> lines_of(const std::string& path) {
@@ -34,21 +34,6 @@ std::vector<std::string> lines_of(const std::string& path) {
         if (!l.empty()) out.push_back(l);
     return out;
 }
-
-struct Daemon {
-    TempDir& dir;
-    ChildProcess proc;
-    explicit Daemon(TempDir& d) : dir(d) {}
-    bool start() {
-        return proc.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("vigil.out"),
-                          dir.file("vigil.err"));
-    }
-    std::string log() const { return read_file(dir.file("vigil.err")) + read_file(dir.file("vigil.out")); }
-    bool wait_ready() {
-        return eventually([&] { return log().find("ready:") != std::string::npos || !proc.running(); }, 15000) &&
-               proc.running();
-    }
-};
 
 }  // namespace
 
@@ -62,8 +47,7 @@ TEST_CASE("vigil run: events over MQTT raise the expected alerts, malformed payl
     Collector alerts(broker.port(), "vigil/alerts/#");
     REQUIRE(alerts.connected());
     Daemon vigil(dir);
-    REQUIRE(vigil.start());
-    REQUIRE_MESSAGE(vigil.wait_ready(), vigil.log());
+    REQUIRE_MESSAGE(vigil.start(), vigil.log());
 
     Publisher pub(broker.port());
     REQUIRE(pub.connected());

@@ -108,18 +108,11 @@ private:
     size_t messages_ = 0;
 };
 
-struct Vigil {
+// The daemon, with its admin API on admin_port.
+struct Vigil : Daemon {
     const TempDir& dir;
     int admin_port;
-    ChildProcess proc;
-    Vigil(const TempDir& d, int admin) : dir(d), admin_port(admin) {}
-    std::string log() const { return read_file(dir.file("vigil.err")) + read_file(dir.file("vigil.out")); }
-    bool start() {
-        return proc.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("vigil.out"),
-                          dir.file("vigil.err")) &&
-               eventually([&] { return log().find("ready:") != std::string::npos || !proc.running(); }, 15000) &&
-               proc.running();
-    }
+    Vigil(const TempDir& d, int admin) : Daemon(d), dir(d), admin_port(admin) {}
     // `vigil ingest` of a JSONL file into the running daemon's log.
     bool ingest(const std::string& file) {
         ChildProcess p;

@@ -39,10 +39,7 @@ std::string ev(const std::string& type, int64_t ts) {
 }
 
 std::vector<ReceivedMessage> of_rule(const Collector& c, const std::string& rule) {
-    std::vector<ReceivedMessage> out;
-    for (const auto& m : c.messages())
-        if (m.topic.rfind("vigil/alerts/" + rule + "/", 0) == 0) out.push_back(m);
-    return out;
+    return c.messages("vigil/alerts/" + rule + "/");
 }
 
 }  // namespace
@@ -57,12 +54,9 @@ TEST_CASE("reload: state_on_change keep, a window rule's threshold changes and i
 
     Collector alerts(broker.port(), "vigil/alerts/#");
     REQUIRE(alerts.connected());
-    ChildProcess vigil;
-    REQUIRE(vigil.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("vigil.out"),
-                        dir.file("vigil.err")));
-    auto log = [&] { return read_file(dir.file("vigil.err")); };
-    REQUIRE_MESSAGE(eventually([&] { return log().find("ready:") != std::string::npos || !vigil.running(); }, 15000),
-                    log());
+    Daemon vigil(dir);
+    auto log = [&] { return vigil.log(); };
+    REQUIRE_MESSAGE(vigil.start(), log());
     Publisher pub(broker.port());
     REQUIRE(pub.connected());
 
@@ -95,6 +89,6 @@ TEST_CASE("reload: state_on_change keep, a window rule's threshold changes and i
     REQUIRE_MESSAGE(eventually([&] { return of_rule(alerts, "probe2").size() == 2; }, 15000), log());
     CHECK(of_rule(alerts, "resized").empty());
 
-    vigil.signal(SIGTERM);
-    CHECK(vigil.wait(10000) == 0);
+    vigil.proc.signal(SIGTERM);
+    CHECK(vigil.proc.wait(10000) == 0);
 }

@@ -71,12 +71,6 @@ std::string window_of(const std::string& json) {
            num(v["hi"]);
 }
 
-size_t count_of(const std::string& text, const std::string& what) {
-    size_t n = 0;
-    for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
-    return n;
-}
-
 }  // namespace
 
 TEST_CASE("reload under load: 20 edits while 100k events stream, the unchanged rule's alerts are exact") {
@@ -92,13 +86,9 @@ TEST_CASE("reload under load: 20 edits while 100k events stream, the unchanged r
 
     Collector alerts(broker.port(), "vigil/alerts/steady/#");
     REQUIRE(alerts.connected());
-    ChildProcess vigil;
-    REQUIRE(vigil.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("vigil.out"),
-                        dir.file("vigil.err")));
-    auto log = [&] { return read_file(dir.file("vigil.err")); };
-    REQUIRE_MESSAGE(eventually([&] { return log().find("ready:") != std::string::npos || !vigil.running(); }, 15000),
-                    log());
-    REQUIRE(vigil.running());
+    Daemon vigil(dir);
+    auto log = [&] { return vigil.log(); };
+    REQUIRE_MESSAGE(vigil.start(), log());
 
     // idle_timeout is 1h: no watermark moves with the wall clock during the test.
     const int64_t base = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -147,8 +137,8 @@ TEST_CASE("reload under load: 20 edits while 100k events stream, the unchanged r
 
     const size_t expected_count = kEvents / kWindow;
     REQUIRE_MESSAGE(alerts.wait_for(expected_count, 60000), "alerts: " << alerts.messages().size());
-    vigil.signal(SIGTERM);
-    CHECK(vigil.wait(20000) == 0);
+    vigil.proc.signal(SIGTERM);
+    CHECK(vigil.proc.wait(20000) == 0);
     std::string l = log();
     CHECK(count_of(l, "the running rules stay") == 10);
     CHECK(l.find(std::to_string(kTotal) + " processed") != std::string::npos);

@@ -38,12 +38,7 @@ std::string ev(const std::string& d, const std::string& type, int64_t ts) {
     return "{\"d\":\"" + d + "\",\"type\":\"" + type + "\",\"ts\":" + std::to_string(ts) + "}";
 }
 
-size_t count_rule(const Collector& c, const std::string& rule) {
-    size_t n = 0;
-    for (const auto& m : c.messages())
-        if (m.topic.rfind("vigil/alerts/" + rule + "/", 0) == 0) ++n;
-    return n;
-}
+size_t count_rule(const Collector& c, const std::string& rule) { return c.messages("vigil/alerts/" + rule + "/").size(); }
 
 }  // namespace
 
@@ -57,12 +52,9 @@ TEST_CASE("reload: a rule added with warm_start catches a pattern begun before i
 
     Collector alerts(broker.port(), "vigil/alerts/#");
     REQUIRE(alerts.connected());
-    ChildProcess vigil;
-    REQUIRE(vigil.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("vigil.out"),
-                        dir.file("vigil.err")));
-    auto log = [&] { return read_file(dir.file("vigil.err")); };
-    REQUIRE_MESSAGE(eventually([&] { return log().find("ready:") != std::string::npos || !vigil.running(); }, 15000),
-                    log());
+    Daemon vigil(dir);
+    auto log = [&] { return vigil.log(); };
+    REQUIRE_MESSAGE(vigil.start(), log());
     Publisher pub(broker.port());
     REQUIRE(pub.connected());
 
@@ -99,7 +91,7 @@ TEST_CASE("reload: a rule added with warm_start catches a pattern begun before i
 
     // SIGHUP with a new data_dir and log level: data_dir is refused by name, the level applies.
     dir.write("vigil.yaml", config(broker.port(), dir, "elsewhere", "debug"));
-    vigil.signal(SIGHUP);
+    vigil.proc.signal(SIGHUP);
     REQUIRE_MESSAGE(eventually([&] { return log().find("reload (sighup)") != std::string::npos; }, 10000), log());
     CHECK(log().find("data_dir cannot change without a restart") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir.file("elsewhere")));
@@ -112,6 +104,6 @@ TEST_CASE("reload: a rule added with warm_start catches a pattern begun before i
     REQUIRE(pub.publish("dev/d1", ev("d1", "probe2", now())));
     REQUIRE_MESSAGE(eventually([&] { return count_rule(alerts, "probe2") >= 3; }, 15000), log());
 
-    vigil.signal(SIGTERM);
-    CHECK(vigil.wait(10000) == 0);
+    vigil.proc.signal(SIGTERM);
+    CHECK(vigil.proc.wait(10000) == 0);
 }

@@ -46,7 +46,7 @@ std::string config(int port, const TempDir& dir) {
            ", client_id: vigil-replay-test}\n"
            "streams:\n  sensors:\n    topic: factory/+/telemetry\n    qos: 1\n    key: device\n"
            "    time: {field: ts, format: epoch_ms, max_out_of_order: 0s, idle_timeout: 1h}\n"
-           "rules: " + dir.file("rules") + "\nalerts: {topic: \"vigil/alerts/{rule}/{key}\", qos: 1}\n";
+           "rules: " + dir.file("rules") + "\nalerts: {topic: \"vigil/alerts/{rule}/{key}\", qos: 1}\nadmin: {listen: off}\n";
 }
 
 std::string reading(int device, int64_t t, bool hot) {
@@ -74,13 +74,9 @@ TEST_CASE("vigil replay --from/--to: beside the running daemon, then the live al
 
     Collector alerts(broker.port(), "vigil/alerts/#");
     REQUIRE(alerts.connected());
-    ChildProcess daemon;
-    REQUIRE(daemon.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("run.out"), dir.file("run.err")));
-    auto daemon_log = [&] { return read_file(dir.file("run.err")); };
-    bool ready = eventually([&] { return daemon_log().find("ready:") != std::string::npos || !daemon.running(); },
-                            15000) &&
-                 daemon.running();
-    REQUIRE_MESSAGE(ready, daemon_log());
+    Daemon daemon(dir, "run");
+    auto daemon_log = [&] { return daemon.log(); };
+    REQUIRE_MESSAGE(daemon.start(), daemon_log());
 
     // 8 devices, a reading every 10 s for 5 minutes, hot in minutes 1 and 3; then one
     // reading per device a day later, which moves every partition's watermark past
@@ -111,10 +107,10 @@ TEST_CASE("vigil replay --from/--to: beside the running daemon, then the live al
         CHECK(a.parse(line));
     }
     CHECK(lines == expected);
-    CHECK(daemon.running());
+    CHECK(daemon.proc.running());
 
-    daemon.signal(SIGTERM);
-    REQUIRE(daemon.wait(15000) == 0);
+    daemon.proc.signal(SIGTERM);
+    REQUIRE(daemon.proc.wait(15000) == 0);
 
     REQUIRE(run_vigil(dir, {"replay", "-c", dir.file("vigil.yaml"), "--from", from, "--to", to, "--diff-against",
                             "live", "--report", "json", "--out", dir.file("candidate.jsonl")},

@@ -27,7 +27,7 @@ std::string config(int port, const TempDir& dir) {
            "    key: device\n"
            "    time: { field: ts, format: epoch_ms, max_out_of_order: 1s, idle_timeout: 1h }\n"
            "durability: { sync: periodic, sync_interval: 50ms }\n"
-           "admin: { listen: 127.0.0.1:" + std::to_string(free_port()) + " }\n"
+           "admin: { listen: off }\n"
            "rules: " + dir.file("rules") + "\n";
 }
 
@@ -81,15 +81,8 @@ void restart_case(int sig) {
     Publisher pub(broker.port(), "restart-publisher");
     REQUIRE(pub.connected());
 
-    ChildProcess vigil;
-    int runs = 0;
-    auto err_file = [&] { return dir.file("vigil" + std::to_string(runs) + ".err"); };
-    auto start = [&] {
-        ++runs;
-        REQUIRE(vigil.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("vigil.out"), err_file()));
-        REQUIRE(eventually([&] { return read_file(err_file()).find("ready:") != std::string::npos; }, 15000));
-    };
-    start();
+    Daemon vigil(dir);
+    REQUIRE_MESSAGE(vigil.start(), vigil.log());
     // Before the restart: the sequence's first event, three readings of the window.
     REQUIRE(pub.publish("plant/a/telemetry", event("valve-1", "open", kT0 + 1000)));
     for (int i = 0; i < 3; ++i) REQUIRE(pub.publish("plant/b/telemetry", event("meter-1", "reading", kT0 + 2000 + i, 10)));
@@ -98,21 +91,21 @@ void restart_case(int sig) {
     REQUIRE(pub.wait_acked(10000));
     // All five events processed and checkpointed (with the state) before the stop.
     REQUIRE(eventually([&] { return committed(dir) >= 5; }, 15000));
-    vigil.signal(sig);
-    CHECK(vigil.wait(20000) == (sig == SIGKILL ? 128 + SIGKILL : 0));
+    vigil.proc.signal(sig);
+    CHECK(vigil.proc.wait(20000) == (sig == SIGKILL ? 128 + SIGKILL : 0));
     CHECK(alerts.messages().empty());
 
-    start();
-    INFO(read_file(err_file()));
-    CHECK(read_file(err_file()).find("restored 2 keyed states") != std::string::npos);
+    REQUIRE_MESSAGE(vigil.start(), vigil.log());
+    INFO(vigil.log());
+    CHECK(vigil.log().find("restored 2 keyed states") != std::string::npos);
     REQUIRE(pub.publish("plant/a/telemetry", event("valve-1", "close", kT0 + 20000)));
     for (int i = 0; i < 2; ++i) REQUIRE(pub.publish("plant/b/telemetry", event("meter-1", "reading", kT0 + 30000 + i, 1)));
     // Closes the window [kT0, kT0 + 1m).
     REQUIRE(pub.publish("plant/c/telemetry", event("other", "x", kT0 + 3 * 60000)));
     REQUIRE(pub.wait_acked(10000));
     REQUIRE(alerts.wait_for(2, 15000));
-    vigil.signal(SIGTERM);
-    CHECK(vigil.wait(20000) == 0);
+    vigil.proc.signal(SIGTERM);
+    CHECK(vigil.proc.wait(20000) == 0);
 
     bool matched = false, windowed = false;
     for (const auto& m : alerts.messages()) {

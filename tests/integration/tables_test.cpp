@@ -55,21 +55,6 @@ const char* kRules = R"Y(rules:
         value: r.value
 )Y";
 
-struct Daemon {
-    const TempDir& dir;
-    ChildProcess proc;
-    explicit Daemon(const TempDir& d) : dir(d) {}
-    bool start() {
-        return proc.start({VIGIL_BINARY, "run", "-c", dir.file("vigil.yaml")}, dir.file("vigil.out"),
-                          dir.file("vigil.err"));
-    }
-    std::string log() const { return read_file(dir.file("vigil.err")) + read_file(dir.file("vigil.out")); }
-    bool wait_ready() {
-        return eventually([&] { return log().find("ready:") != std::string::npos || !proc.running(); }, 15000) &&
-               proc.running();
-    }
-};
-
 // mosquitto_pub -r: a retained message (an empty payload clears the retained one and deletes the row).
 void publish_retained(const TempDir& dir, int port, const std::string& topic, const std::string& payload) {
     ChildProcess p;
@@ -155,8 +140,7 @@ TEST_CASE("tables: rows from MQTT (retained, updated, deleted) and from a CSV fi
     Collector alerts(broker.port(), "alerts/#");
     REQUIRE(alerts.connected());
     Daemon vigil(dir);
-    REQUIRE(vigil.start());
-    REQUIRE_MESSAGE(vigil.wait_ready(), vigil.log());
+    REQUIRE_MESSAGE(vigil.start(), vigil.log());
     // The bad CSV line is reported with file:line and skipped; the others load.
     CHECK_MESSAGE(vigil.log().find("models.csv:4: unclosed quote") != std::string::npos, vigil.log());
     Publisher pub(broker.port());
@@ -207,8 +191,7 @@ TEST_CASE("tables: vigil replay with history: true sees each event's table as it
     Collector alerts(broker.port(), "alerts/#");
     REQUIRE(alerts.connected());
     Daemon vigil(dir);
-    REQUIRE(vigil.start());
-    REQUIRE_MESSAGE(vigil.wait_ready(), vigil.log());
+    REQUIRE_MESSAGE(vigil.start(), vigil.log());
     Publisher pub(broker.port());
     REQUIRE(pub.connected());
     Prober probe(pub, alerts);

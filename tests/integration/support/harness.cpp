@@ -73,11 +73,11 @@ bool wait_port(int port, int timeout_ms) {
         timeout_ms);
 }
 
-bool eventually(const std::function<bool()>& pred, int timeout_ms) {
+bool eventually(const std::function<bool()>& pred, int timeout_ms, int every_ms) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (std::chrono::steady_clock::now() < deadline) {
         if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        std::this_thread::sleep_for(std::chrono::milliseconds(every_ms));
     }
     return pred();
 }
@@ -163,6 +163,27 @@ void Broker::stop() {
 
 std::string Broker::log() const { return read_file(dir_.file("mosquitto.log")); }
 
+size_t count_of(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+    return n;
+}
+
+bool Daemon::start(int timeout_ms) {
+    // A restart appends to the same files: wait for this run's "ready:", not an earlier one.
+    size_t before = count_of(log(), "ready:");
+    return spawn() &&
+           eventually([&] { return count_of(log(), "ready:") > before || !proc.running(); }, timeout_ms) &&
+           proc.running();
+}
+
+bool Daemon::spawn() {
+    return proc.start({VIGIL_BINARY, "run", "-c", dir_.file("vigil.yaml")}, dir_.file(name_ + ".out"),
+                      dir_.file(name_ + ".err"));
+}
+
+std::string Daemon::log() const { return read_file(dir_.file(name_ + ".err")) + read_file(dir_.file(name_ + ".out")); }
+
 static MqttOptions test_options(int port, const std::string& id) {
     MqttOptions o;
     o.port = port;
@@ -198,6 +219,14 @@ bool Collector::wait_for(size_t n, int timeout_ms) {
 std::vector<ReceivedMessage> Collector::messages() const {
     std::lock_guard lk(mu_);
     return messages_;
+}
+
+std::vector<ReceivedMessage> Collector::messages(const std::string& topic_prefix) const {
+    std::lock_guard lk(mu_);
+    std::vector<ReceivedMessage> out;
+    for (const auto& m : messages_)
+        if (m.topic.rfind(topic_prefix, 0) == 0) out.push_back(m);
+    return out;
 }
 
 Publisher::Publisher(int port, const std::string& client_id) {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 #include "plugins/mqtt_client.h"
@@ -34,6 +35,8 @@ int free_port();
 // Polls until 127.0.0.1:port accepts a connection or timeout_ms passes.
 bool wait_port(int port, int timeout_ms);
 std::string read_file(const std::string& path);
+// How many times `what` occurs in `text`.
+size_t count_of(const std::string& text, const std::string& what);
 
 class ChildProcess {
 public:
@@ -89,6 +92,8 @@ public:
     // Waits until at least n messages arrived (true) or timeout_ms passes (false).
     bool wait_for(size_t n, int timeout_ms);
     std::vector<ReceivedMessage> messages() const;
+    // The messages whose topic starts with topic_prefix ("vigil/alerts/rule/").
+    std::vector<ReceivedMessage> messages(const std::string& topic_prefix) const;
 
 private:
     std::unique_ptr<MqttClient> client_;
@@ -116,7 +121,26 @@ private:
     std::condition_variable cv_;
 };
 
-// Polls `pred` every 10 ms until true or timeout_ms passes.
-bool eventually(const std::function<bool()>& pred, int timeout_ms);
+// The real vigil binary as `vigil run -c <dir>/vigil.yaml`, its stdout and stderr
+// in <dir>/<name>.out and <dir>/<name>.err (appended to across restarts).
+class Daemon {
+public:
+    explicit Daemon(const TempDir& dir, std::string name = "vigil") : dir_(dir), name_(std::move(name)) {}
+    // Starts it and waits until this run logs "ready:" (true), or until it exits
+    // or timeout_ms passes (false).
+    bool start(int timeout_ms = 15000);
+    // Starts it without waiting for "ready:" (a kill may then land during start-up).
+    bool spawn();
+    // What it logged so far, stderr then stdout, over every run.
+    std::string log() const;
+    ChildProcess proc;
+
+private:
+    const TempDir& dir_;
+    std::string name_;
+};
+
+// Polls `pred` every every_ms until true or timeout_ms passes.
+bool eventually(const std::function<bool()>& pred, int timeout_ms, int every_ms = 10);
 
 }  // namespace vigil::test
