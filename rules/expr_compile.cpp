@@ -85,7 +85,8 @@ uint32_t Compiler::add(Node n) {
     uint16_t d = 0;
     auto deeper = [&](uint32_t child) { d = std::max(d, prog_.nodes[child].depth); };
     switch (n.op) {
-    case Op::Not: case Op::Neg: case Op::Access: case Op::Matches: case Op::Table: deeper(n.a); break;
+    case Op::Not: case Op::Neg: case Op::Access: case Op::Matches: case Op::Table:
+    case Op::TableField: deeper(n.a); break;
     case Op::Cond: deeper(n.a); deeper(n.b); deeper(n.c); break;
     case Op::And: case Op::Or: case Op::Eq: case Op::Ne: case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge:
     case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Mod: case Op::InValue:

@@ -373,6 +373,7 @@ Val Evaluator::eval(uint32_t i) {
     case Op::Call: return call(n);
     case Op::LuaCall: return lua_call(n);
     case Op::Table: return table_row(n);
+    case Op::TableField: return table_field(n);
     }
     return {};
 }

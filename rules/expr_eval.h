@@ -158,6 +158,8 @@ private:
     Val call(const Node& n);
     Val lua_call(const Node& n);
     Val table_row(const Node& n);
+    Val table_field(const Node& n);
+    const TableLookup* table_key(const Node& n, char (&buf)[32], std::string_view& key);
 
 public:
     Val eval(uint32_t i);

@@ -93,26 +93,43 @@ Val Evaluator::lua_call(const Node& n) {
     return adopt(r);
 }
 
-// table("name", key): the row as a JSON object, Missing when there is none. A
+// The lookup and key of table("name", key) (null: no lookup installed or no key). A
 // number key is looked up by its text as a key field gives it (json_number:
 // integers without a fraction).
-Val Evaluator::table_row(const Node& n) {
+const TableLookup* Evaluator::table_key(const Node& n, char (&buf)[32], std::string_view& key) {
     const TableLookup* t = ctx_.tables ? ctx_.tables : current_table_lookup();
-    if (!t) return {};
+    if (!t) return nullptr;
     Val k = eval(n.a);
-    char buf[32];
-    std::string_view key;
     if (k.kind == Kind::String) {
         key = sv(k);
     } else if (k.kind == Kind::Number && std::isfinite(k.number)) {
         key = json_number(buf, k.number);
     } else {
         if (k.kind != Kind::Missing && k.kind != Kind::Null) type_error();
-        return {};
+        return nullptr;
     }
-    int64_t at = ctx_.event ? ctx_.event->time : kLookupNow;
-    JsonRef row = t->lookup(n.value.str, key, at);
+    return t;
+}
+
+// table("name", key): the row as a JSON object, Missing when there is none.
+Val Evaluator::table_row(const Node& n) {
+    char buf[32];
+    std::string_view key;
+    const TableLookup* t = table_key(n, buf, key);
+    if (!t) return {};
+    JsonRef row = t->lookup(n.value.str, key, ctx_.event ? ctx_.event->time : kLookupNow);
     return row.valid() ? from_json(row) : Val{};
+}
+
+// table("name", key).path: Missing when there is no row or no such field.
+Val Evaluator::table_field(const Node& n) {
+    char buf[32];
+    std::string_view key;
+    const TableLookup* t = table_key(n, buf, key);
+    if (!t) return {};
+    TableLookup::Field f =
+        t->lookup_field(n.value.str, key, ctx_.event ? ctx_.event->time : kLookupNow, n.segs, n.nsegs);
+    return f.is_number ? Val::num(f.number) : from_json(f.ref);
 }
 
 }  // namespace vigil::expr

@@ -258,6 +258,11 @@ uint32_t Compiler::parse_postfix() {
         error(pos, std::string("a ") + type_name(t) + " has no fields");
         return x;
     }
+    if (prog_.nodes[x].op == Op::Table) {  // table("t", k).field: one lookup of the field
+        prog_.nodes[x].op = Op::TableField;
+        prog_.nodes[x].path = add_path(std::move(p));
+        return x;
+    }
     Node n;
     n.op = Op::Access;
     n.a = x;

@@ -41,6 +41,7 @@ enum class Op : uint8_t {
     Call,        // fn(args[])
     LuaCall,     // lua.strings[index](args[])
     Table,       // table(value, a): a row of a reference table (rules/table_lookup.h)
+    TableField,  // table(value, a).path: a field of that row, in one lookup
 };
 
 enum class Meta : uint8_t { None, Time, Key, Topic, Partition, Offset, Event };

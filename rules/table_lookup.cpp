@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "rules/expr_eval.h"
+
 namespace vigil {
 
 namespace {
@@ -10,6 +12,21 @@ thread_local const TableLookup* t_lookup = nullptr;
 }
 
 const TableLookup* current_table_lookup() { return t_lookup; }
+
+TableLookup::Field TableLookup::field_of(JsonRef ref) {
+    Field f;
+    f.ref = ref;
+    if (ref.is_number()) {
+        f.is_number = true;
+        f.number = ref.as_number();
+    }
+    return f;
+}
+
+TableLookup::Field TableLookup::lookup_field(std::string_view table, std::string_view key, int64_t at,
+                                             const expr::PathSeg* segs, uint32_t nsegs) const {
+    return field_of(expr::follow(lookup(table, key, at), segs, nsegs));
+}
 
 TableScope::TableScope(const TableLookup* lookup) : previous_(t_lookup) { t_lookup = lookup; }
 TableScope::~TableScope() { t_lookup = previous_; }

@@ -26,6 +26,10 @@
 
 namespace vigil {
 
+namespace expr {
+struct PathSeg;
+}
+
 // "Now" for lookup(): the latest row, whatever the table's history.
 constexpr int64_t kLookupNow = INT64_MAX;
 
@@ -35,6 +39,20 @@ public:
     // The row of `table` under `key` as of event time `at` (kLookupNow: the latest).
     // An implementation without history answers with the latest row for any `at`.
     virtual JsonRef lookup(std::string_view table, std::string_view key, int64_t at) const = 0;
+
+    // A field of that row, as `table("devices", device).rated_temp` reads it: the
+    // member path segs[0..nsegs) followed from the row. The default follows the path
+    // on lookup(); TableView answers from a per-(table, path) cache that holds a
+    // number field's value, so the per-event path does not touch the row.
+    struct Field {
+        JsonRef ref;             // invalid: no row, or the row has no such field
+        bool is_number = false;  // ref is a number, and `number` its value
+        double number = 0;
+    };
+    virtual Field lookup_field(std::string_view table, std::string_view key, int64_t at, const expr::PathSeg* segs,
+                               uint32_t nsegs) const;
+    // The Field of `ref` (the number read out when it is one).
+    static Field field_of(JsonRef ref);
 };
 
 // The lookup installed on this thread (null: none, every lookup gives null).
