@@ -1,9 +1,15 @@
 // Cached, batch-scoped reads of the reference tables (daemon/table_view.h).
 //
 // The cache is laid out for the per-event path: per table (found by name, the
-// last one remembered), an open-addressing table (linear probing, at most half
-// full) of (hash, Entry*); a hit costs one slot, the entry and the row's nodes.
+// last one remembered), an open-addressing index of (hash, key, Entry*); a hit
+// costs one slot, the entry and the row's nodes. A field lookup goes to the
+// table's projection for that path (the last one remembered), whose slot holds the
+// answer: a hit costs one slot.
 #include "daemon/table_view.h"
+
+#include <cstring>
+
+#include "rules/expr_eval.h"
 
 namespace vigil {
 
@@ -25,40 +31,74 @@ uint64_t key_hash(std::string_view key) {
 
 }  // namespace
 
-TableView::Entry* TableView::TableCache::find(std::string_view key, uint64_t h) const {
-    size_t mask = slots.size() - 1;
+template <class Payload>
+const typename TableView::Index<Payload>::Slot* TableView::Index<Payload>::find(std::string_view key,
+                                                                                 uint64_t h) const {
+    size_t mask = slots_.size() - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        const Slot& s = slots[i];
+        const Slot& s = slots_[i];
         if (!s.entry) return nullptr;
-        if (s.hash == h && s.entry->key == key) return s.entry;
+        if (s.hash != h) continue;
+        if (s.len == kLong ? s.entry->key == key : s.len == key.size() && expr::same_bytes(s.key, key.data(), key.size()))
+            return &s;
     }
 }
 
-TableView::Entry& TableView::TableCache::insert(std::string_view key, uint64_t h) {
-    if ((entries.size() + 1) * 2 > slots.size()) {
-        std::vector<Slot> bigger(slots.size() * 2);
+template <class Payload>
+typename TableView::Index<Payload>::Slot& TableView::Index<Payload>::insert(std::string_view key, uint64_t h,
+                                                                           Entry* e) {
+    if ((size_ + 1) * 2 > slots_.size()) {
+        std::vector<Slot> bigger(slots_.size() * 2);
         size_t mask = bigger.size() - 1;
-        for (const Slot& s : slots) {
+        for (const Slot& s : slots_) {
             if (!s.entry) continue;
             size_t i = s.hash & mask;
             while (bigger[i].entry) i = (i + 1) & mask;
             bigger[i] = s;
         }
-        slots.swap(bigger);
+        slots_.swap(bigger);
     }
-    entries.push_back(std::make_unique<Entry>());
-    Entry* e = entries.back().get();
-    e->key = std::string(key);
-    size_t mask = slots.size() - 1;
+    ++size_;
+    size_t mask = slots_.size() - 1;
     size_t i = h & mask;
-    while (slots[i].entry) i = (i + 1) & mask;
-    slots[i] = Slot{h, e};
-    return *e;
+    while (slots_[i].entry) i = (i + 1) & mask;
+    Slot& s = slots_[i];
+    s.hash = h;
+    s.entry = e;
+    if (key.size() < sizeof(s.key)) {
+        s.len = static_cast<uint8_t>(key.size());
+        std::memcpy(s.key, key.data(), key.size());
+    } else {
+        s.len = kLong;
+    }
+    return s;
+}
+
+bool TableView::Projection::same(const expr::PathSeg* segs, uint32_t nsegs) const {
+    if (path.size() != nsegs) return false;
+    for (uint32_t i = 0; i < nsegs; ++i) {
+        const expr::PathSeg& a = path[i];
+        const expr::PathSeg& b = segs[i];
+        if (a.is_index != b.is_index || (a.is_index ? a.index != b.index : a.key != b.key)) return false;
+    }
+    return true;
+}
+
+TableView::Projection& TableView::TableCache::projection(const expr::PathSeg* segs, uint32_t nsegs) {
+    if (last && last->same(segs, nsegs)) return *last;
+    for (auto& p : projections)
+        if (p->same(segs, nsegs)) return *(last = p.get());
+    auto p = std::make_unique<Projection>();
+    p->path.assign(segs, segs + nsegs);
+    projections.push_back(std::move(p));
+    return *(last = projections.back().get());
 }
 
 void TableView::TableCache::clear() {
-    slots.assign(1024, Slot{});
+    rows.clear();
     entries.clear();
+    projections.clear();
+    last = nullptr;
 }
 
 TableView::TableView(const TableStore& store, std::set<std::string, std::less<>> as_of, size_t max_cached_rows)
@@ -78,10 +118,15 @@ TableView::TableCache& TableView::table_cache(std::string_view table) const {
     return *(last_ = tables_.back().get());
 }
 
-TableView::Entry& TableView::load(TableCache& t, std::string_view key, uint64_t h) const {
+// The cached row of `key`, read from LMDB (and cached, found or not) on a miss.
+TableView::Entry& TableView::row(TableCache& t, std::string_view key, uint64_t h) const {
+    if (const auto* s = t.rows.find(key, h)) return *s->entry;
     ++reads_;
     ++cached_;
-    Entry& e = t.insert(key, h);
+    t.entries.push_back(std::make_unique<Entry>());
+    Entry& e = *t.entries.back();
+    e.key = std::string(key);
+    t.rows.insert(key, h, &e);
     if (t.history) {
         for (auto& [time, json] : reader_->versions(t.name, key)) {
             auto doc = std::make_unique<JsonDoc>();
@@ -98,9 +143,7 @@ TableView::Entry& TableView::load(TableCache& t, std::string_view key, uint64_t 
 JsonRef TableView::lookup(std::string_view table, std::string_view key, int64_t at) const {
     ++lookups_;
     TableCache& t = table_cache(table);
-    uint64_t h = key_hash(key);
-    Entry* found = t.find(key, h);
-    Entry& e = found ? *found : load(t, key, h);
+    Entry& e = row(t, key, key_hash(key));
     if (!t.history) return e.found ? e.doc.root() : JsonRef();
     const JsonDoc* best = nullptr;
     for (const auto& [time, doc] : e.versions) {
@@ -108,6 +151,30 @@ JsonRef TableView::lookup(std::string_view table, std::string_view key, int64_t 
         best = doc.get();
     }
     return best ? best->root() : JsonRef();
+}
+
+TableView::Field TableView::lookup_field(std::string_view table, std::string_view key, int64_t at,
+                                         const expr::PathSeg* segs, uint32_t nsegs) const {
+    TableCache& t = table_cache(table);
+    if (t.history) return field_of(expr::follow(lookup(table, key, at), segs, nsegs));  // depends on `at`
+    ++lookups_;
+    Projection& p = t.projection(segs, nsegs);
+    uint64_t h = key_hash(key);
+    Field f;
+    if (const auto* s = p.answers.find(key, h)) {
+        const Answer& a = s->payload;
+        if (a.kind != Answer::Missing) f.ref = JsonRef(&s->entry->doc, a.index);
+        f.is_number = a.kind == Answer::Number;
+        f.number = a.number;
+        return f;
+    }
+    Entry& e = row(t, key, h);
+    f = field_of(e.found ? expr::follow(e.doc.root(), segs, nsegs) : JsonRef());
+    Answer& a = p.answers.insert(key, h, &e).payload;
+    a.kind = !f.ref.valid() ? Answer::Missing : f.is_number ? Answer::Number : Answer::Other;
+    a.index = f.ref.valid() ? f.ref.index() : 0;
+    a.number = f.number;
+    return f;
 }
 
 void TableView::end_batch() {

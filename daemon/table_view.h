@@ -6,7 +6,10 @@
 // parsed once, then cached (misses too) until the store changes: end_batch()
 // (called by the worker between batches) closes the read transaction and, when
 // the store's generation moved, drops the cache. So at most one read transaction
-// is open per batch, and none between batches.
+// is open per batch, and none between batches. A field lookup
+// (`table("devices", device).rated_temp`, lookup_field) has its own cache per
+// (table, path) whose slot holds the key and a number field's value: one probe,
+// usually one cache line, and the row is not touched.
 //
 // Time (docs/tables.md): lookup(table, key, at) answers with the latest row,
 // except for the tables named in `as_of` (replay of tables with `history`), which
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "rules/expr_program.h"
 #include "rules/table_lookup.h"
 #include "storage/tables.h"
 
@@ -30,6 +34,8 @@ public:
     ~TableView() override;
 
     JsonRef lookup(std::string_view table, std::string_view key, int64_t at) const override;
+    Field lookup_field(std::string_view table, std::string_view key, int64_t at, const expr::PathSeg* segs,
+                       uint32_t nsegs) const override;
     // Ends the batch: the read snapshot is closed; cached rows go when the store changed.
     void end_batch();
 
@@ -44,23 +50,54 @@ private:
         JsonDoc doc;
         std::vector<std::pair<int64_t, std::unique_ptr<JsonDoc>>> versions;
     };
-    // One table's cached rows: an open-addressing table of (hash, entry), so a probe
-    // touches one slot line and then the entry; entries never move.
-    struct Slot {
-        uint64_t hash = 0;  // 0: empty
-        Entry* entry = nullptr;
+    // An open-addressing index (linear probing, at most 4/5 full) from a key to its
+    // Entry and a payload; a key of up to 22 bytes is kept in the slot, so a probe
+    // compares it there. Entries never move.
+    template <class Payload>
+    class Index {
+    public:
+        struct Slot {
+            uint64_t hash = 0;  // 0: empty
+            Entry* entry = nullptr;
+            uint8_t len = 0;  // kLong: the key is entry->key
+            char key[23] = {};
+            Payload payload{};
+        };
+        const Slot* find(std::string_view key, uint64_t h) const;
+        Slot& insert(std::string_view key, uint64_t h, Entry* e);
+        void clear() { slots_.assign(1024, Slot{}), size_ = 0; }
+
+    private:
+        static constexpr uint8_t kLong = 0xff;
+        std::vector<Slot> slots_ = std::vector<Slot>(1024);
+        size_t size_ = 0;
     };
+    struct Empty {};
+    // A cached field: where it is in the entry's row, and its value when a number.
+    struct Answer {
+        double number = 0;
+        uint32_t index = 0;
+        enum : uint8_t { Missing, Number, Other } kind = Missing;
+    };
+    // The cached answers of one field path of a table.
+    struct Projection {
+        std::vector<expr::PathSeg> path;
+        Index<Answer> answers;
+        bool same(const expr::PathSeg* segs, uint32_t nsegs) const;
+    };
+    // One table's cached rows, and its field projections.
     struct TableCache {
         std::string name;
         bool history = false;
-        std::vector<Slot> slots = std::vector<Slot>(1024);
+        Index<Empty> rows;
         std::vector<std::unique_ptr<Entry>> entries;
-        Entry* find(std::string_view key, uint64_t h) const;
-        Entry& insert(std::string_view key, uint64_t h);
+        std::vector<std::unique_ptr<Projection>> projections;
+        Projection* last = nullptr;  // the projection of the last field lookup
+        Projection& projection(const expr::PathSeg* segs, uint32_t nsegs);
         void clear();
     };
     TableCache& table_cache(std::string_view table) const;
-    Entry& load(TableCache& t, std::string_view key, uint64_t h) const;
+    Entry& row(TableCache& t, std::string_view key, uint64_t h) const;
 
     const TableStore& store_;
     std::set<std::string, std::less<>> as_of_;

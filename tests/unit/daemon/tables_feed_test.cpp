@@ -11,6 +11,7 @@
 #include "daemon/config.h"
 #include "daemon/table_feed.h"
 #include "daemon/table_view.h"
+#include "../rules/expr_test_util.h"
 #include "../storage/temp_dir.h"
 
 using namespace vigil;
@@ -163,4 +164,49 @@ TEST_CASE("table view: cached rows until the store changes, misses cached too, a
     CHECK(replay.lookup("devices", "p1", 1500)["t"].as_number() == 80);
     CHECK(replay.lookup("devices", "p1", 2000)["t"].as_number() == 95);
     CHECK(replay.lookup("devices", "p1", kLookupNow)["t"].as_number() == 95);
+}
+
+TEST_CASE("table view: table(...).field answers from its field cache as lookup() does, and sees changes") {
+    test::TempDir tmp;
+    std::string err;
+    auto store = TableStore::open(tmp.path() + "/tables", 16ULL << 20, false, &err);
+    REQUIRE_MESSAGE(store, err);
+    REQUIRE(store
+                ->apply({{"devices", "p1", R"({"t":80,"model":"X","limits":{"vib":[1.5,4.5]}})", false, 0},
+                         {"devices", "a-key-longer-than-the-slot-holds", R"({"t":70})", false, 0},
+                         {"devices", "17", R"({"t":60})", false, 0}},
+                        1000)
+                .ok);
+    TableView view(*store);
+    TableScope scope(&view);
+    auto ev = test::event(R"({"device":"p1","long":"a-key-longer-than-the-slot-holds","id":17,"temp":85})");
+    for (int pass = 0; pass < 2; ++pass) {  // the first pass fills the field caches, the second reads them
+        CAPTURE(pass);
+        CHECK(test::num(R"(table("devices", device).t)", ev.get()) == 80);
+        CHECK(test::str(R"(table("devices", device).model)", ev.get()) == "X");
+        CHECK(test::num(R"(table("devices", device).limits.vib[-1])", ev.get()) == 4.5);
+        CHECK(test::json(R"(table("devices", device).limits)", ev.get()) == R"({"vib":[1.5,4.5]})");
+        CHECK(test::num(R"(table("devices", long).t)", ev.get()) == 70);
+        CHECK(test::num(R"(table("devices", id).t)", ev.get()) == 60);
+        CHECK(test::test(R"(temp > table("devices", device).t)", ev.get()));
+        CHECK(test::eval(R"(table("devices", device).nope)", ev.get()).kind == Value::Kind::Missing);
+        CHECK(test::eval(R"(table("devices", "p9").t)", ev.get()).kind == Value::Kind::Missing);
+        CHECK_FALSE(test::test(R"(temp > table("devices", "p9").t)", ev.get()));
+    }
+    CHECK(view.reads() == 4);  // p1, the long key, 17, p9: each read once, by whichever path came first
+    REQUIRE(store->apply({{"devices", "p1", R"({"t":95})", false, 0}, {"devices", "p9", R"({"t":1})", false, 0}}, 2000)
+                .ok);
+    view.end_batch();
+    CHECK(test::num(R"(table("devices", device).t)", ev.get()) == 95);
+    CHECK(test::eval(R"(table("devices", device).model)", ev.get()).kind == Value::Kind::Missing);
+    CHECK(test::num(R"(table("devices", "p9").t)", ev.get()) == 1);
+
+    // A history table (replay's as-of view) answers as of the event's time, not from the field cache.
+    REQUIRE(store->apply({{"cards", "c1", R"({"limit":10})", false, kHistoryForever}}, 1000).ok);
+    REQUIRE(store->apply({{"cards", "c1", R"({"limit":20})", false, kHistoryForever}}, 2000).ok);
+    TableView replay(*store, {"cards"});
+    TableScope replay_scope(&replay);
+    CHECK(test::num(R"(table("cards", "c1").limit)", test::event("{}", 1500).get()) == 10);
+    CHECK(test::num(R"(table("cards", "c1").limit)", test::event("{}", 2500).get()) == 20);
+    CHECK(test::eval(R"(table("cards", "c1").limit)", test::event("{}", 500).get()).kind == Value::Kind::Missing);
 }
