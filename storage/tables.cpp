@@ -1,6 +1,8 @@
 // Reference tables in LMDB (storage/tables.h).
 #include "storage/tables.h"
 
+#include <algorithm>
+
 #include <cerrno>
 #include <filesystem>
 #include <map>
@@ -141,8 +143,35 @@ Status TableStore::apply(const std::vector<TableWrite>& writes, int64_t time) {
             return Status::fail("tables: cannot write " + w.table + "/" + w.key + ": " + mdb::error_text(rc));
     }
     if ((rc = txn.commit())) return Status::fail("tables: commit failed: " + mdb::error_text(rc));
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+    std::vector<Change> changes;
+    for (const auto& w : writes) changes.push_back({0, w.table, w.key});
+    committed(std::move(changes));
     return {};
+}
+
+void TableStore::committed(std::vector<Change> changes) {
+    std::lock_guard lk(changes_mu_);
+    const uint64_t g = generation_.load(std::memory_order_relaxed) + 1;
+    for (auto& c : changes) {
+        c.generation = g;
+        changes_.push_back(std::move(c));
+    }
+    while (changes_.size() > kChangeLog) {
+        forgotten_ = changes_.front().generation;
+        changes_.pop_front();
+    }
+    generation_.store(g, std::memory_order_release);
+}
+
+bool TableStore::changes_since(uint64_t since, std::vector<std::pair<std::string, std::string>>& out,
+                               uint64_t& generation) const {
+    std::lock_guard lk(changes_mu_);
+    generation = generation_.load(std::memory_order_relaxed);
+    if (forgotten_ > since) return false;
+    auto it = std::partition_point(changes_.begin(), changes_.end(),
+                                   [&](const Change& c) { return c.generation <= since; });
+    for (; it != changes_.end(); ++it) out.emplace_back(it->table, it->key);
+    return true;
 }
 
 Status TableStore::replace(const std::string& table, const std::vector<TableRow>& rows_in, int64_t time,
@@ -161,7 +190,7 @@ Status TableStore::replace(const std::string& table, const std::vector<TableRow>
         for (rc = c.seek(prefix, k, v); rc == 0 && k.starts_with(prefix); rc = c.get(k, v, MDB_NEXT))
             current.emplace(std::string(k.substr(prefix.size())), std::string(v));
     }
-    size_t n = 0;
+    std::vector<Change> changes;
     TableWrite w;
     w.table = table;
     w.history_ms = history_ms;
@@ -174,7 +203,7 @@ Status TableStore::replace(const std::string& table, const std::vector<TableRow>
         w.json = r.json;
         if ((rc = impl_->put_row(txn, w, time)))
             return Status::fail("tables: cannot write " + table + "/" + r.key + ": " + mdb::error_text(rc));
-        ++n;
+        changes.push_back({0, table, r.key});
     }
     w.erase = true;
     w.json.clear();
@@ -182,12 +211,12 @@ Status TableStore::replace(const std::string& table, const std::vector<TableRow>
         w.key = key;
         if ((rc = impl_->put_row(txn, w, time)))
             return Status::fail("tables: cannot delete " + table + "/" + key + ": " + mdb::error_text(rc));
-        ++n;
+        changes.push_back({0, table, key});
     }
-    if (changed) *changed = n;
-    if (n == 0) return {};
+    if (changed) *changed = changes.size();
+    if (changes.empty()) return {};
     if ((rc = txn.commit())) return Status::fail("tables: commit failed: " + mdb::error_text(rc));
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+    committed(std::move(changes));
     return {};
 }
 

@@ -13,7 +13,9 @@
 // Guarantees:
 //  - apply() and replace() write everything they are given in ONE transaction:
 //    after a crash either all of it is there or none;
-//  - generation() grows after every commit, so readers can drop cached rows;
+//  - generation() grows after every commit, and the last kChangeLog changed
+//    (table, key) pairs are kept with the generation that changed them, so a
+//    reader's cache can refresh just those rows (changes_since) instead of all;
 //  - a TableReader sees one consistent snapshot from begin() to end().
 // Failure modes: no exceptions; a write that fails (map full, a key LMDB cannot
 // hold, a key with a 0x00 byte) returns Status with the LMDB text and changes
@@ -21,6 +23,7 @@
 // a TableReader belongs to one thread.
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -66,6 +69,13 @@ public:
                    size_t* changed = nullptr);
 
     uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+    // The (table, key) pairs changed by the commits after generation `since`, into
+    // `out` (a key may repeat), and the generation they bring a reader to. False
+    // when the change log no longer reaches back that far (the reader must then
+    // drop everything it cached).
+    static constexpr size_t kChangeLog = 16384;
+    bool changes_since(uint64_t since, std::vector<std::pair<std::string, std::string>>& out,
+                       uint64_t& generation) const;
     // Rows currently in `table`.
     size_t size(const std::string& table) const;
 
@@ -76,8 +86,18 @@ public:
 private:
     explicit TableStore(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
+    struct Change {
+        uint64_t generation;
+        std::string table, key;
+    };
+    // After a commit: records its changes (their generation set here) and publishes the next generation.
+    void committed(std::vector<Change> changes);
+
     std::mutex write_mu_;
     std::atomic<uint64_t> generation_{1};
+    mutable std::mutex changes_mu_;
+    std::deque<Change> changes_;  // the newest kChangeLog, oldest first
+    uint64_t forgotten_ = 0;      // the newest generation some of whose changes were dropped
 };
 
 // A read snapshot of a TableStore. get() and versions() begin the snapshot when
