@@ -32,11 +32,10 @@ uint64_t key_hash(std::string_view key) {
 }  // namespace
 
 template <class Payload>
-const typename TableView::Index<Payload>::Slot* TableView::Index<Payload>::find(std::string_view key,
-                                                                                 uint64_t h) const {
+typename TableView::Index<Payload>::Slot* TableView::Index<Payload>::find(std::string_view key, uint64_t h) {
     size_t mask = slots_.size() - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        const Slot& s = slots_[i];
+        Slot& s = slots_[i];
         if (!s.entry) return nullptr;
         if (s.hash != h) continue;
         if (s.len == kLong ? s.entry->key == key : s.len == key.size() && expr::same_bytes(s.key, key.data(), key.size()))
@@ -121,23 +120,47 @@ TableView::TableCache& TableView::table_cache(std::string_view table) const {
 // The cached row of `key`, read from LMDB (and cached, found or not) on a miss.
 TableView::Entry& TableView::row(TableCache& t, std::string_view key, uint64_t h) const {
     if (const auto* s = t.rows.find(key, h)) return *s->entry;
-    ++reads_;
     ++cached_;
     t.entries.push_back(std::make_unique<Entry>());
     Entry& e = *t.entries.back();
     e.key = std::string(key);
     t.rows.insert(key, h, &e);
+    read(t, e);
+    return e;
+}
+
+void TableView::read(const TableCache& t, Entry& e) const {
+    ++reads_;
     if (t.history) {
-        for (auto& [time, json] : reader_->versions(t.name, key)) {
+        e.versions.clear();
+        for (auto& [time, json] : reader_->versions(t.name, e.key)) {
             auto doc = std::make_unique<JsonDoc>();
             if (!parse_row(json, *doc)) doc.reset();
             e.versions.emplace_back(time, std::move(doc));
         }
     } else {
         std::string_view json;
-        e.found = reader_->get(t.name, key, json) && parse_row(json, e.doc);
+        e.found = reader_->get(t.name, e.key, json) && parse_row(json, e.doc);
+        if (!e.found) e.doc.clear();
     }
-    return e;
+}
+
+TableView::Answer TableView::answer(const Entry& e, const Projection& p) {
+    Field f = field_of(e.found ? expr::follow(e.doc.root(), p.path.data(), static_cast<uint32_t>(p.path.size()))
+                               : JsonRef());
+    Answer a;
+    a.kind = !f.ref.valid() ? Answer::Missing : f.is_number ? Answer::Number : Answer::Other;
+    a.index = f.ref.valid() ? f.ref.index() : 0;
+    a.number = f.number;
+    return a;
+}
+
+TableView::Field TableView::field(const Index<Answer>::Slot& s) {
+    Field f;
+    if (s.payload.kind != Answer::Missing) f.ref = JsonRef(&s.entry->doc, s.payload.index);
+    f.is_number = s.payload.kind == Answer::Number;
+    f.number = s.payload.number;
+    return f;
 }
 
 JsonRef TableView::lookup(std::string_view table, std::string_view key, int64_t at) const {
@@ -160,31 +183,48 @@ TableView::Field TableView::lookup_field(std::string_view table, std::string_vie
     ++lookups_;
     Projection& p = t.projection(segs, nsegs);
     uint64_t h = key_hash(key);
-    Field f;
-    if (const auto* s = p.answers.find(key, h)) {
-        const Answer& a = s->payload;
-        if (a.kind != Answer::Missing) f.ref = JsonRef(&s->entry->doc, a.index);
-        f.is_number = a.kind == Answer::Number;
-        f.number = a.number;
-        return f;
+    auto* s = p.answers.find(key, h);
+    if (!s) {
+        Entry& e = row(t, key, h);
+        s = &p.answers.insert(key, h, &e);
+        s->payload = answer(e, p);
     }
-    Entry& e = row(t, key, h);
-    f = field_of(e.found ? expr::follow(e.doc.root(), segs, nsegs) : JsonRef());
-    Answer& a = p.answers.insert(key, h, &e).payload;
-    a.kind = !f.ref.valid() ? Answer::Missing : f.is_number ? Answer::Number : Answer::Other;
-    a.index = f.ref.valid() ? f.ref.index() : 0;
-    a.number = f.number;
-    return f;
+    return field(*s);
+}
+
+void TableView::refresh(std::string_view table, std::string_view key) {
+    for (auto& t : tables_) {
+        if (t->name != table) continue;
+        uint64_t h = key_hash(key);
+        auto* row = t->rows.find(key, h);
+        if (!row) return;
+        read(*t, *row->entry);
+        for (auto& p : t->projections)
+            if (auto* s = p->answers.find(key, h)) s->payload = answer(*s->entry, *p);
+        return;
+    }
+}
+
+void TableView::clear_all() {
+    for (auto& t : tables_) t->clear();
+    cached_ = 0;
 }
 
 void TableView::end_batch() {
     reader_->end();
-    uint64_t g = store_.generation();
-    if (g != generation_ || cached_ > max_cached_) {
-        for (auto& t : tables_) t->clear();
-        cached_ = 0;
-        generation_ = g;
+    if (cached_ > max_cached_) {
+        clear_all();
+        generation_ = store_.generation();
+        return;
     }
+    if (store_.generation() == generation_) return;
+    changed_.clear();
+    if (!store_.changes_since(generation_, changed_, generation_)) {
+        clear_all();
+        return;
+    }
+    for (const auto& [table, key] : changed_) refresh(table, key);
+    reader_->end();
 }
 
 }  // namespace vigil

@@ -3,9 +3,9 @@
 // storage/tables.h), one per engine thread.
 //
 // Cost per lookup: a hash-map probe of parsed rows. A row is read from LMDB and
-// parsed once, then cached (misses too) until the store changes: end_batch()
-// (called by the worker between batches) closes the read transaction and, when
-// the store's generation moved, drops the cache. So at most one read transaction
+// parsed once, then cached (misses too) until it changes: end_batch() (called by
+// the worker between batches) closes the read transaction and re-reads the rows
+// the store changed since (TableStore::changes_since). So at most one read transaction
 // is open per batch, and none between batches. A field lookup
 // (`table("devices", device).rated_temp`, lookup_field) has its own cache per
 // (table, path) whose slot holds the key and a number field's value: one probe,
@@ -36,7 +36,9 @@ public:
     JsonRef lookup(std::string_view table, std::string_view key, int64_t at) const override;
     Field lookup_field(std::string_view table, std::string_view key, int64_t at, const expr::PathSeg* segs,
                        uint32_t nsegs) const override;
-    // Ends the batch: the read snapshot is closed; cached rows go when the store changed.
+    // Ends the batch: the read snapshot is closed; the rows changed in the store since
+    // are re-read (all cached rows dropped when more changed than the store's change
+    // log holds, or the cache outgrew max_cached_rows).
     void end_batch();
 
     uint64_t lookups() const { return lookups_; }
@@ -63,7 +65,7 @@ private:
             char key[23] = {};
             Payload payload{};
         };
-        const Slot* find(std::string_view key, uint64_t h) const;
+        Slot* find(std::string_view key, uint64_t h);
         Slot& insert(std::string_view key, uint64_t h, Entry* e);
         void clear() { slots_.assign(1024, Slot{}), size_ = 0; }
 
@@ -98,6 +100,13 @@ private:
     };
     TableCache& table_cache(std::string_view table) const;
     Entry& row(TableCache& t, std::string_view key, uint64_t h) const;
+    // Reads the entry's row (or versions) from LMDB, replacing what it held.
+    void read(const TableCache& t, Entry& e) const;
+    static Answer answer(const Entry& e, const Projection& p);
+    static Field field(const Index<Answer>::Slot& s);
+    // Re-reads a changed row if it is cached, and its cached field answers.
+    void refresh(std::string_view table, std::string_view key);
+    void clear_all();
 
     const TableStore& store_;
     std::set<std::string, std::less<>> as_of_;
@@ -108,6 +117,7 @@ private:
     mutable size_t cached_ = 0;
     mutable uint64_t generation_ = 0;
     mutable uint64_t lookups_ = 0, reads_ = 0;
+    std::vector<std::pair<std::string, std::string>> changed_;  // end_batch's scratch
 };
 
 }  // namespace vigil

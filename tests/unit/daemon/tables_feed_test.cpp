@@ -210,3 +210,51 @@ TEST_CASE("table view: table(...).field answers from its field cache as lookup()
     CHECK(test::num(R"(table("cards", "c1").limit)", test::event("{}", 2500).get()) == 20);
     CHECK(test::eval(R"(table("cards", "c1").limit)", test::event("{}", 500).get()).kind == Value::Kind::Missing);
 }
+
+TEST_CASE("table view: a change re-reads only the changed rows; more changes than the log holds drop the cache") {
+    test::TempDir tmp;
+    std::string err;
+    auto store = TableStore::open(tmp.path() + "/tables", 64ULL << 20, false, &err);
+    REQUIRE_MESSAGE(store, err);
+    REQUIRE(store->apply({{"devices", "p1", R"({"t":1})", false, 0}, {"devices", "p3", R"({"t":3})", false, 0}}, 1).ok);
+    TableView view(*store);
+    TableScope scope(&view);
+    auto p = test::event(R"({"a":"p1","b":"p2","c":"p3","d":"p4"})");
+    auto t_of = [&](const char* field) {
+        Value v = test::eval(std::string(R"(table("devices", )") + field + ").t", p.get());
+        return v.kind == Value::Kind::Number ? v.number : -1.0;
+    };
+    CHECK(t_of("a") == 1);
+    CHECK(t_of("b") == -1);  // a miss, cached too
+    CHECK(t_of("c") == 3);
+    CHECK(t_of("d") == -1);
+    CHECK(view.lookup("devices", "p1", kLookupNow)["t"].as_number() == 1);
+    CHECK(view.reads() == 4);
+
+    // p1 changes, p2 appears, p3 goes: three re-reads at the end of the batch, p4 stays cached.
+    REQUIRE(store->apply({{"devices", "p1", R"({"t":10})", false, 0}, {"devices", "p2", R"({"t":20})", false, 0},
+                          {"devices", "p3", "", true, 0}},
+                         2)
+                .ok);
+    CHECK(t_of("a") == 1);  // the batch keeps its snapshot
+    view.end_batch();
+    CHECK(view.reads() == 7);
+    CHECK(t_of("a") == 10);
+    CHECK(t_of("b") == 20);
+    CHECK(t_of("c") == -1);
+    CHECK(t_of("d") == -1);
+    CHECK(view.lookup("devices", "p1", kLookupNow)["t"].as_number() == 10);
+    CHECK(view.reads() == 7);
+    view.end_batch();  // nothing changed
+    CHECK(view.reads() == 7);
+
+    // A file reload of more rows than the change log holds: everything is read again.
+    std::vector<TableRow> rows;
+    for (size_t i = 0; i <= TableStore::kChangeLog; ++i) rows.push_back({"k" + std::to_string(i), R"({"t":0})"});
+    rows.push_back({"p1", R"({"t":100})"});
+    REQUIRE(store->replace("devices", rows, 3, 0).ok);
+    view.end_batch();
+    CHECK(t_of("a") == 100);
+    CHECK(t_of("b") == -1);  // not in the file: deleted
+    CHECK(view.reads() == 9);
+}
