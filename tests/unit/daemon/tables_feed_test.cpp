@@ -211,7 +211,7 @@ TEST_CASE("table view: table(...).field answers from its field cache as lookup()
     CHECK(test::eval(R"(table("cards", "c1").limit)", test::event("{}", 500).get()).kind == Value::Kind::Missing);
 }
 
-TEST_CASE("table view: a change re-reads only the changed rows; more changes than the log holds drop the cache") {
+TEST_CASE("table view: a change re-reads only the changed rows, more changes than the log holds drop the cache") {
     test::TempDir tmp;
     std::string err;
     auto store = TableStore::open(tmp.path() + "/tables", 64ULL << 20, false, &err);
