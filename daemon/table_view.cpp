@@ -78,7 +78,10 @@ bool TableView::Projection::same(const expr::PathSeg* segs, uint32_t nsegs) cons
     for (uint32_t i = 0; i < nsegs; ++i) {
         const expr::PathSeg& a = path[i];
         const expr::PathSeg& b = segs[i];
-        if (a.is_index != b.is_index || (a.is_index ? a.index != b.index : a.key != b.key)) return false;
+        if (a.is_index != b.is_index) return false;
+        if (a.is_index ? a.index != b.index
+                       : a.key.size() != b.key.size() || !expr::same_bytes(a.key.data(), b.key.data(), a.key.size()))
+            return false;
     }
     return true;
 }
@@ -107,7 +110,8 @@ TableView::TableView(const TableStore& store, std::set<std::string, std::less<>>
 TableView::~TableView() = default;
 
 TableView::TableCache& TableView::table_cache(std::string_view table) const {
-    if (last_ && last_->name == table) return *last_;
+    if (last_ && last_->name.size() == table.size() && expr::same_bytes(last_->name.data(), table.data(), table.size()))
+        return *last_;
     for (auto& t : tables_)
         if (t->name == table) return *(last_ = t.get());
     auto t = std::make_unique<TableCache>();
