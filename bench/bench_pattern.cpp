@@ -3,7 +3,7 @@
 // memory a 2-stage pattern holds per key while it waits for its second event.
 // Baseline measured in the same run: JSON parse only.
 // Usage: bench_pattern [events]   (default 2,000,000). Exit 1 when a target is missed.
-//        bench_pattern EVENTS engine-only [KEYS]   one engine run, for perf record.
+//        bench_pattern EVENTS engine-only [KEYS [MAX_OUT_OF_ORDER_MS]]   one engine run, for perf record.
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +15,7 @@
 
 #include "patterns/engine.h"
 #include "patterns/nfa.h"
+#include "rules/event_pool.h"
 #include "rules/expr.h"
 
 using namespace vigil;
@@ -116,10 +117,14 @@ double run_engine(const std::vector<std::string>& lines, int64_t ooo, uint64_t& 
     CountingSink sink;
     StreamSpec spec = tx_spec(ooo);
     PartitionEngine engine(set, {spec}, clock, sink, &make_pattern_runtime);
+    // Events come from an EventPool as in the daemon's engine worker and in replay
+    // (daemon/engine_worker.cpp, daemon/replay_log.cpp): recycling them is part of
+    // the path measured.
+    EventPool pool;
     double t0 = now_s();
     uint64_t offset = 0;
     for (const auto& l : lines) {
-        auto ev = std::make_shared<Event>();
+        std::shared_ptr<Event> ev = pool.acquire();
         if (extract_event(spec, "", l, 0, *ev, nullptr) != RejectReason::None) std::abort();
         ev->offset = ++offset;
         engine.push(std::move(ev));
@@ -135,10 +140,10 @@ double run_engine(const std::vector<std::string>& lines, int64_t ooo, uint64_t& 
 int main(int argc, char** argv) {
     size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 2'000'000;
     const size_t keys = 10'000;
-    if (argc > 2 && std::string(argv[2]) == "engine-only") {  // for profiling: [events] engine-only [keys]
+    if (argc > 2 && std::string(argv[2]) == "engine-only") {  // for profiling: [events] engine-only [keys [ooo]]
         auto lines = make_lines(n, argc > 3 ? std::strtoull(argv[3], nullptr, 10) : keys);
         uint64_t alerts = 0;
-        std::printf("%.0f ev/s\n", run_engine(lines, 0, alerts));
+        std::printf("%.0f ev/s\n", run_engine(lines, argc > 4 ? std::strtoll(argv[4], nullptr, 10) : 0, alerts));
         return 0;
     }
     auto lines = make_lines(n, keys);

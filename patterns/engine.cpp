@@ -197,7 +197,7 @@ void PartitionEngine::push(EventPtr ev) {
         // In order and already released by the new watermark: no buffering.
         int64_t before = s.watermark;
         s.watermark = std::max(wm, s.watermark);
-        deliver(ev);
+        deliver(ev, s);
         if (s.watermark > before) notify(s);
         return;
     }
@@ -213,7 +213,7 @@ void PartitionEngine::advance_to(Stream& s, int64_t watermark) {
         std::pop_heap(s.heap.begin(), s.heap.end(), std::greater<Stream::Item>());
         EventPtr ev = std::move(s.heap.back().ev);
         s.heap.pop_back();
-        deliver(ev);
+        deliver(ev, s);
     }
     if (moved) notify(s);
 }
@@ -292,10 +292,9 @@ EventPtr PartitionEngine::keyed_for(RuleEntry& r, const EventPtr& ev) {
     return copy;
 }
 
-void PartitionEngine::deliver(const EventPtr& ev) {
+void PartitionEngine::deliver(const EventPtr& ev, const Stream& s) {
     // The same decisions as sees() and keyed_for(), with the per-stream parts
     // cached and shared `where`s evaluated once.
-    const Stream& s = stream_for(ev->stream);
     for (auto& e : entries_) e.where_result = -1;
     for (auto& e : entries_) {
         if (e.seen_stream != &s) {

@@ -143,7 +143,7 @@ private:
     struct RuleEntry;
     Stream& stream_for(std::string_view name);
     void advance_to(Stream& s, int64_t watermark);
-    void deliver(const EventPtr& ev);
+    void deliver(const EventPtr& ev, const Stream& s);  // s: the event's stream
     void late(const EventPtr& ev);
     bool sees(const RuleEntry& r, const Event& ev);
     EventPtr keyed_for(RuleEntry& r, const EventPtr& ev);

@@ -27,8 +27,13 @@ public:
     const std::string& name(uint32_t slot) const { return names_[slot]; }
 
     uint32_t find(std::string_view key) const {
+        uint32_t h;
+        return find(key, h);
+    }
+    // The same, also giving the key's hash for insert() when it is absent.
+    uint32_t find(std::string_view key, uint32_t& h) const {
+        h = hash(key);
         if (table_.empty()) return kNone;
-        const uint32_t h = hash(key);
         for (size_t i = h & mask();; i = (i + 1) & mask()) {
             const Entry& e = table_[i];
             if (e.slot == kNone) return kNone;
@@ -37,24 +42,27 @@ public:
     }
 
     // `key` must be absent. `slot` is at most one past the highest slot used so far.
-    const std::string* insert(std::string_view key, uint32_t slot) {
+    const std::string* insert(std::string_view key, uint32_t slot) { return insert(key, slot, hash(key)); }
+    // `h` from find(key, h).
+    const std::string* insert(std::string_view key, uint32_t slot, uint32_t h) {
         if ((size_ + 1) * 5 > table_.size() * 4) grow();
         if (slot == names_.size()) names_.emplace_back();
         names_[slot].assign(key);
-        place(Entry{hash(key), slot});
+        place(Entry{h, slot});
         ++size_;
         return &names_[slot];
     }
 
     void erase(std::string_view key) {
-        if (table_.empty()) return;
-        const uint32_t h = hash(key);
-        size_t i = h & mask();
-        for (;; i = (i + 1) & mask()) {
-            const Entry& e = table_[i];
-            if (e.slot == kNone) return;
-            if (e.hash == h && names_[e.slot] == key) break;
-        }
+        const uint32_t slot = find(key);
+        if (slot != kNone) erase_slot(slot);
+    }
+    // Erases the key held by `slot`: found by slot number, without comparing names.
+    void erase_slot(uint32_t slot) {
+        if (table_.empty() || slot >= names_.size()) return;
+        size_t i = hash(names_[slot]) & mask();
+        for (; table_[i].slot != slot; i = (i + 1) & mask())
+            if (table_[i].slot == kNone) return;
         table_[i].slot = kNone;
         --size_;
         for (size_t j = (i + 1) & mask(); table_[j].slot != kNone; j = (j + 1) & mask()) {

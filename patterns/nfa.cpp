@@ -232,7 +232,8 @@ void PatternRuntime::on_event(const EventPtr& evp, AlertSink& out) {
     if (pattern_.stages.empty()) return;
     counters_.evaluations++;
     fire_timers(evp->time, out);
-    uint32_t slot = key_index_.find(evp->key);
+    uint32_t hash;
+    uint32_t slot = key_index_.find(evp->key, hash);
     if (slot == KeySlots::kNone) {
         // A key without state: most events start nothing, so the key is created
         // only when the event starts a partial match or completes one.
@@ -241,7 +242,7 @@ void PatternRuntime::on_event(const EventPtr& evp, AlertSink& out) {
         s.done.clear();
         start(s);
         if (s.next.empty() && s.done.empty()) return;
-        slot = key_slot(evp->key);
+        slot = new_key_slot(evp->key, hash);
         KeyState& ks = keys_[slot];
         ks.next_seq = 1;
         finish_step(ks, s, out);

@@ -121,6 +121,8 @@ private:
 
     // nfa_state.cpp: keys, timers, limits, alerts
     uint32_t key_slot(const std::string& key);
+    // A slot for `key`, absent from key_index_ (`hash` from KeySlots::find).
+    uint32_t new_key_slot(const std::string& key, uint32_t hash);
     // A live key just used: first in LRU order, and changed for the next checkpoint.
     void touch_key(uint32_t slot) {
         if (lru_head_ != slot) {

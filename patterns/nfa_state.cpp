@@ -56,11 +56,16 @@ void PatternRuntime::lru_push_front(uint32_t slot) {
 }
 
 uint32_t PatternRuntime::key_slot(const std::string& key) {
-    uint32_t found = key_index_.find(key);
+    uint32_t h;
+    uint32_t found = key_index_.find(key, h);
     if (found != KeySlots::kNone) {
         touch_key(found);
         return found;
     }
+    return new_key_slot(key, h);
+}
+
+uint32_t PatternRuntime::new_key_slot(const std::string& key, uint32_t hash) {
     if (key_index_.size() >= rule_->max_keys && lru_tail_ != kNil) {
         counters_.dropped_keys++;
         counters_.dropped_partial_matches += keys_[lru_tail_].pms.size();
@@ -76,7 +81,7 @@ uint32_t PatternRuntime::key_slot(const std::string& key) {
         keys_.emplace_back();
     }
     KeyState& k = keys_[slot];
-    key_index_.insert(key, slot);
+    key_index_.insert(key, slot, hash);
     k.next_seq = 0;
     lru_push_front(slot);
     if (tracking_) note_dirty(slot);
@@ -92,7 +97,7 @@ void PatternRuntime::drop_key(uint32_t slot) {
     k.pms.clear();
     if (k.pms.capacity() > 4) k.pms.shrink_to_fit();
     lru_unlink(slot);
-    key_index_.erase(key_index_.name(slot));
+    key_index_.erase_slot(slot);
     free_keys_.push_back(slot);
 }
 

@@ -1,8 +1,10 @@
-// EventPool hands out only unreferenced events; StableHasher equals
+// EventPool hands out only unreferenced events and recycles released ones, also
+// after a long hold; StableHasher equals
 // stable_hash64 over the concatenation; JSON numbers on the fast path parse to
 // the same doubles as from_chars.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <random>
@@ -14,25 +16,59 @@
 #include "rules/json.h"
 
 TEST_CASE("event pool: an event still referenced elsewhere is never handed out again") {
-    vigil::EventPool pool(4);
-    std::vector<vigil::EventPtr> held;
+    vigil::EventPool pool(4, 8);
+    std::vector<std::pair<vigil::EventPtr, uint64_t>> held;  // event, offset it was given
     std::vector<const vigil::Event*> seen;
-    for (int i = 0; i < 4; ++i) {
+    std::mt19937 rng(7);
+    size_t reused = 0;
+    for (int i = 0; i < 2000; ++i) {
         auto ev = pool.acquire();
-        ev->offset = static_cast<uint64_t>(i);
+        for (const auto& h : held) REQUIRE(ev.get() != h.first.get());
+        if (std::find(seen.begin(), seen.end(), ev.get()) != seen.end()) ++reused;
         seen.push_back(ev.get());
-        if (i % 2 == 0) held.push_back(ev);  // kept, like a partial match would
+        ev->offset = static_cast<uint64_t>(i);
+        if (rng() % 3 == 0) held.emplace_back(ev, ev->offset);  // kept, like a partial match would
+        if (held.size() > 6) held.erase(held.begin() + static_cast<std::ptrdiff_t>(rng() % held.size()));
     }
-    // Second round: the ring is back at slot 0 (held), 1 (free), 2 (held), 3 (free).
-    for (int i = 0; i < 4; ++i) {
+    CHECK(reused > 1000);  // released events do come back
+    CHECK(pool.size() <= 12);
+    for (const auto& h : held) CHECK(h.first->offset == h.second);
+}
+
+TEST_CASE("event pool: events held for longer than a turn are recycled once released") {
+    // Each event is held for 300 acquires (a pattern holding one event per key over
+    // 300 keys): the ring grows past that, not much further, and then hands back
+    // released events only.
+    vigil::EventPool pool(16, 16384);
+    std::vector<std::shared_ptr<vigil::Event>> window;
+    size_t fresh_late = 0;
+    std::vector<const vigil::Event*> seen;
+    for (int i = 0; i < 5000; ++i) {
         auto ev = pool.acquire();
-        if (i % 2 == 0) {
-            CHECK(ev.get() != seen[static_cast<size_t>(i)]);
-        } else {
-            CHECK(ev.get() == seen[static_cast<size_t>(i)]);  // recycled in place
-        }
+        for (const auto& h : window) REQUIRE(ev.get() != h.get());
+        bool is_new = std::find(seen.begin(), seen.end(), ev.get()) == seen.end();
+        if (is_new) seen.push_back(ev.get());
+        if (is_new && i >= 2500) ++fresh_late;
+        ev->offset = static_cast<uint64_t>(i);
+        window.push_back(ev);
+        if (window.size() > 300) window.erase(window.begin());
+        for (size_t k = 0; k < window.size(); k += 97)  // held events are untouched
+            CHECK(window[k]->offset == static_cast<uint64_t>(i + 1 - static_cast<int>(window.size()) + static_cast<int>(k)));
     }
-    for (size_t i = 0; i < held.size(); ++i) CHECK(held[i]->offset == 2 * i);
+    CHECK(fresh_late == 0);
+    CHECK(pool.size() > 300);
+    CHECK(pool.size() < 1000);
+
+    // A pool too small for the holding time still never hands out a held event.
+    vigil::EventPool small(4, 12);
+    window.clear();
+    for (int i = 0; i < 2000; ++i) {
+        auto ev = small.acquire();
+        for (const auto& h : window) REQUIRE(ev.get() != h.get());
+        window.push_back(ev);
+        if (window.size() > 300) window.erase(window.begin());
+    }
+    CHECK(small.size() <= 16);
 }
 
 TEST_CASE("stable hasher: pieces hash like the whole") {
