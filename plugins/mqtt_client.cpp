@@ -4,6 +4,7 @@
 #include <mqtt_protocol.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -25,11 +26,18 @@ struct MqttClientCallbacks {
         }
         // Subscribing again after a session resume is harmless and covers a broker
         // that lost the session.
+        self->pending_subs_.clear();
+        self->refused_subs_.clear();
         for (const auto& s : self->subscriptions_) {
-            int src = mosquitto_subscribe_v5(m, nullptr, s.filter.c_str(), s.qos, 0, nullptr);
-            if (src != MOSQ_ERR_SUCCESS)
+            int mid = 0;
+            int src = mosquitto_subscribe_v5(m, &mid, s.filter.c_str(), s.qos, 0, nullptr);
+            if (src != MOSQ_ERR_SUCCESS) {
                 spdlog::error("mqtt {}: subscribe {} failed: {}", self->options_.client_id, s.filter,
                               mosquitto_strerror(src));
+                self->refused_subs_.push_back(s.filter);
+            } else {
+                self->pending_subs_.emplace_back(mid, s.filter);
+            }
         }
         {
             std::lock_guard lk(self->mu_);
@@ -37,6 +45,21 @@ struct MqttClientCallbacks {
         }
         self->cv_.notify_all();
         if (self->callbacks_.on_connection) self->callbacks_.on_connection(true);
+    }
+    // SUBACK (network thread, after on_connect): once every subscription of this
+    // connect is acknowledged, on_subscribed says so; a granted QoS >= 0x80 is a refusal.
+    static void on_subscribe(mosquitto*, void* obj, int mid, int count, const int* granted, const mosquitto_property*) {
+        auto* self = static_cast<MqttClient*>(obj);
+        auto& pending = self->pending_subs_;
+        auto it = std::find_if(pending.begin(), pending.end(), [&](const auto& p) { return p.first == mid; });
+        if (it == pending.end()) return;
+        if (count > 0 && granted[0] >= 0x80) {
+            spdlog::error("mqtt {}: the broker refused the subscription to {} (reason {})", self->options_.client_id,
+                          it->second, granted[0]);
+            self->refused_subs_.push_back(it->second);
+        }
+        pending.erase(it);
+        if (pending.empty() && self->callbacks_.on_subscribed) self->callbacks_.on_subscribed(self->refused_subs_);
     }
     static void on_message(mosquitto*, void* obj, const mosquitto_message* msg, const mosquitto_property*) {
         auto* self = static_cast<MqttClient*>(obj);
@@ -98,6 +121,7 @@ bool MqttClient::start(std::string* error) {
     }
     mosquitto_connect_v5_callback_set(mosq_, &MqttClientCallbacks::on_connect);
     mosquitto_message_v5_callback_set(mosq_, &MqttClientCallbacks::on_message);
+    mosquitto_subscribe_v5_callback_set(mosq_, &MqttClientCallbacks::on_subscribe);
     mosquitto_publish_v5_callback_set(mosq_, &MqttClientCallbacks::on_publish);
     mosquitto_log_callback_set(mosq_, &MqttClientCallbacks::on_log);
     running_ = true;

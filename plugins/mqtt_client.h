@@ -59,6 +59,9 @@ public:
         std::function<void(std::string_view topic, std::string_view payload, bool dup)> on_message;
         std::function<void(int mid)> on_published;  // PUBACK received for a QoS 1 publish
         std::function<void(bool connected)> on_connection;
+        // The broker acknowledged every subscription of this connect (SUBACK): from
+        // now on it routes their messages here. `refused` lists the filters it refused.
+        std::function<void(const std::vector<std::string>& refused)> on_subscribed;
     };
 
     MqttClient(MqttOptions options, std::vector<MqttSubscription> subscriptions, Callbacks callbacks);
@@ -96,6 +99,9 @@ private:
     std::atomic<uint64_t> reconnects_{0};
     std::mutex mu_;
     std::condition_variable cv_;
+    // Network thread only: the subscriptions of the current connect awaiting their SUBACK.
+    std::vector<std::pair<int, std::string>> pending_subs_;  // mid, filter
+    std::vector<std::string> refused_subs_;
 };
 
 // Calls mosquitto_lib_init once per process.

@@ -25,6 +25,11 @@ public:
             }
             MqttClient::Callbacks cb;
             cb.on_message = [this](std::string_view topic, std::string_view payload, bool) { route(topic, payload); };
+            // An operator (and a test) can tell when events published now are routed to the log.
+            cb.on_subscribed = [id = opt.client_id, count = subs.size()](const std::vector<std::string>& refused) {
+                spdlog::info("ingest: subscribed ({}: {} topic filter(s){})", id, count - refused.size(),
+                             refused.empty() ? "" : ", " + std::to_string(refused.size()) + " refused");
+            };
             auto client = std::make_unique<MqttClient>(std::move(opt), std::move(subs), std::move(cb));
             if (!client->start(error)) return false;
             clients_.push_back(std::move(client));
