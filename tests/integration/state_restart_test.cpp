@@ -59,14 +59,18 @@ std::string event(const std::string& device, const std::string& kind, int64_t ts
 }
 
 // The engine's committed offset of partition 0 (read-only view of the data folder).
-uint64_t committed(const TempDir& dir) {
+uint64_t committed(const TempDir& dir, std::string* why = nullptr) {
     LogOptions o;
     o.dir = dir.file("data");
     o.partitions = 1;
     o.read_only = true;
     std::string err;
     auto log = EventLog::open(o, &err);
-    if (!log) return 0;
+    if (!log) {
+        if (why) *why = err;
+        return 0;
+    }
+    if (why) *why = "last offset " + std::to_string(log->last_offset(0));
     return log->consumer_offset("live", 0).value_or(0);
 }
 
@@ -90,7 +94,8 @@ void restart_case(int sig) {
     REQUIRE(pub.publish("plant/c/telemetry", event("other", "x", kT0 + 5000)));
     REQUIRE(pub.wait_acked(10000));
     // All five events processed and checkpointed (with the state) before the stop.
-    REQUIRE(eventually([&] { return committed(dir) >= 5; }, 15000));
+    std::string why;
+    REQUIRE_MESSAGE(eventually([&] { return committed(dir) >= 5; }, 15000), "committed " << committed(dir, &why) << " " << why << "\n" << vigil.log());
     vigil.proc.signal(sig);
     CHECK(vigil.proc.wait(20000) == (sig == SIGKILL ? 128 + SIGKILL : 0));
     CHECK(alerts.messages().empty());

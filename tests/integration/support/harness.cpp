@@ -170,10 +170,16 @@ size_t count_of(const std::string& text, const std::string& what) {
 }
 
 bool Daemon::start(int timeout_ms) {
-    // A restart appends to the same files: wait for this run's "ready:", not an earlier one.
-    size_t before = count_of(log(), "ready:");
-    return spawn() &&
-           eventually([&] { return count_of(log(), "ready:") > before || !proc.running(); }, timeout_ms) &&
+    // A restart appends to the same files: wait for this run's lines, not an earlier run's.
+    std::string l = log();
+    size_t ready = count_of(l, "ready:"), subscribed = count_of(l, "ingest: subscribed");
+    return spawn() && eventually(
+                          [&] {
+                              l = log();
+                              return (count_of(l, "ready:") > ready && count_of(l, "ingest: subscribed") > subscribed) ||
+                                     !proc.running();
+                          },
+                          timeout_ms) &&
            proc.running();
 }
 

@@ -126,8 +126,9 @@ private:
 class Daemon {
 public:
     explicit Daemon(const TempDir& dir, std::string name = "vigil") : dir_(dir), name_(std::move(name)) {}
-    // Starts it and waits until this run logs "ready:" (true), or until it exits
-    // or timeout_ms passes (false).
+    // Starts it and waits until this run logs "ready:" and "ingest: subscribed" (the
+    // broker acknowledged its subscriptions, so events published now reach the log):
+    // true; or until it exits or timeout_ms passes (false).
     bool start(int timeout_ms = 15000);
     // Starts it without waiting for "ready:" (a kill may then land during start-up).
     bool spawn();
