@@ -16,10 +16,9 @@ using namespace vigil::checkpoint_test;
 
 TEST_CASE("checkpoint layout: a live key is saved again after each change, restoring is no change") {
     RuleSetPtr rules = load(kPairRule);
-    ManualClock clock;
-    VectorAlertSink sink;
-    PartitionEngine engine(rules, {stream()}, clock, sink);
-    engine.track_state_changes(true);
+    TrackedEngine t(rules);
+    PartitionEngine& engine = t.engine;
+    ManualClock& clock = t.clock;
     engine.push(ev("k1", 1000, 1, "start"));
     engine.push(ev("k2", 1000, 2, "start"));
     engine.advance_watermark("s", 1000);
@@ -69,10 +68,9 @@ TEST_CASE("checkpoint layout: a live key is saved again after each change, resto
 
 TEST_CASE("checkpoint layout: the EventPool never recycles an event the engine still holds") {
     RuleSetPtr rules = load(kPairRule);
-    ManualClock clock;
-    VectorAlertSink sink;
-    PartitionEngine engine(rules, {stream()}, clock, sink);
-    engine.track_state_changes(true);
+    TrackedEngine t(rules);
+    PartitionEngine& engine = t.engine;
+    VectorAlertSink& sink = t.sink;
     EventPool pool(4);
     // Eight starts for eight keys through a pool of four: the last ones stay in the
     // reorder buffer (watermark = max time - 500 ms), the earlier ones in partial matches.
@@ -106,10 +104,9 @@ window: { type: session, gap: 2s }
 aggregate:
   n: count()
 )");
-    ManualClock clock;
-    VectorAlertSink sink;
-    PartitionEngine engine(rules, {stream()}, clock, sink);
-    engine.track_state_changes(true);
+    TrackedEngine t(rules);
+    PartitionEngine& engine = t.engine;
+    VectorAlertSink& sink = t.sink;
     // The session grows from [1000] (close timer at 3001) to [1000, 2500] (4501):
     // the first timer goes stale.
     engine.push(ev("k1", 1000, 1, "x"));

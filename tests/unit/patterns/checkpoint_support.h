@@ -61,6 +61,16 @@ inline EventPtr ev(const std::string& key, int64_t t, uint64_t off, const std::s
     return e;
 }
 
+// An engine over `rules` on stream "s", tracking its state changes for checkpoints.
+struct TrackedEngine {
+    ManualClock clock;
+    VectorAlertSink sink;
+    PartitionEngine engine;
+    explicit TrackedEngine(RuleSetPtr rules) : engine(std::move(rules), {stream()}, clock, sink) {
+        engine.track_state_changes(true);
+    }
+};
+
 // Every rule's changes since the last call, in one delta.
 inline StateDelta take(PartitionEngine& engine) {
     StateDelta all;

@@ -251,10 +251,9 @@ lua: |
 
 TEST_CASE("checkpoint: only changed keys are written, emptied keys are erased") {
     RuleSetPtr rules = load(kPairRule);
-    ManualClock clock;
-    VectorAlertSink sink;
-    PartitionEngine engine(rules, {stream()}, clock, sink);
-    engine.track_state_changes(true);
+    TrackedEngine t(rules);
+    PartitionEngine& engine = t.engine;
+    VectorAlertSink& sink = t.sink;
     engine.push(ev("k1", 1000, 1, "start"));
     engine.push(ev("k2", 1100, 2, "start"));
     engine.advance_watermark("s", 1100);
