@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <thread>
 
 #include "daemon/engine_worker.h"
@@ -72,6 +74,36 @@ std::vector<std::string> fired(const VectorAlertSink& sink) {
 
 const std::string kWarm = "warm_start: 1h\n";
 
+// A one-partition log in dir/data.
+std::unique_ptr<EventLog> open_log(const TempTree& dir) {
+    LogOptions lo;
+    lo.dir = dir.file("data");
+    lo.partitions = 1;
+    std::string err;
+    auto log = EventLog::open(lo, &err);
+    REQUIRE_MESSAGE(log, err);
+    return log;
+}
+
+// Appends {"k": key, "type": type, "ts": t} of stream s to partition 0.
+void append(EventLog& log, const std::string& key, const std::string& type, int64_t t) {
+    AppendRequest r;
+    r.partition = 0;
+    r.event_time = t;
+    r.ingest_time = t;
+    r.stream = "s";
+    r.key = key;
+    r.topic = "t/s";
+    r.payload = "{\"k\":\"" + key + "\",\"type\":\"" + type + "\",\"ts\":" + std::to_string(t) + "}";
+    REQUIRE(log.append(std::move(r)).get().ok);
+}
+
+// Polls `pred` every 10 ms for up to 5 s (a worker thread gets there on its own time).
+bool until(const std::function<bool()>& pred) {
+    for (int i = 0; i < 500 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return pred();
+}
+
 }  // namespace
 
 TEST_CASE("swap_rules: unchanged rules keep partial matches, changed rules reset, removed rules are freed") {
@@ -124,35 +156,15 @@ TEST_CASE("swap_rules: warm_start replays the released past into the new rule on
 
 TEST_CASE("engine worker: a rule added with warm_start catches a pattern that began before it, from LMDB") {
     TempTree dir;
-    LogOptions lo;
-    lo.dir = dir.file("data");
-    lo.partitions = 1;
-    std::string err;
-    auto log = EventLog::open(lo, &err);
-    REQUIRE_MESSAGE(log, err);
-    auto append = [&](const std::string& key, const std::string& type, int64_t t) {
-        AppendRequest r;
-        r.partition = 0;
-        r.event_time = t;
-        r.ingest_time = t;
-        r.stream = "s";
-        r.key = key;
-        r.topic = "t/s";
-        r.payload = "{\"k\":\"" + key + "\",\"type\":\"" + type + "\",\"ts\":" + std::to_string(t) + "}";
-        REQUIRE(log->append(std::move(r)).get().ok);
-    };
+    auto log = open_log(dir);
 
     SystemClock clock;
     WorkerOptions wo;
     wo.checkpoint_interval_ms = 20;
     EngineWorker worker(*log, {0}, rules_of(list({pattern_rule("old")})), {stream_s()}, clock, wo);
     worker.start();
-    append("k1", "x", 1000);
-    append("k2", "x", 2000);
-    auto until = [](const std::function<bool()>& pred) {
-        for (int i = 0; i < 500 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        return pred();
-    };
+    append(*log, "k1", "x", 1000);
+    append(*log, "k2", "x", 2000);
     REQUIRE(until([&] { return worker.stats().events == 2; }));
 
     worker.swap_rules(rules_of(list({pattern_rule("old"), pattern_rule("warm", "x", kWarm), pattern_rule("cold")})));
@@ -162,7 +174,7 @@ TEST_CASE("engine worker: a rule added with warm_start catches a pattern that be
         return false;
     };
     REQUIRE(until([&] { return has_rule("warm") && has_rule("cold"); }));
-    append("k1", "y", 3000);
+    append(*log, "k1", "y", 3000);
     REQUIRE(until([&] { return worker.stats().events == 3 && worker.stats().alerts >= 2; }));
     worker.stop();
 
@@ -178,12 +190,7 @@ TEST_CASE("engine worker: a rule added with warm_start catches a pattern that be
 
 TEST_CASE("engine worker: a swap deletes the LMDB state of removed and changed rules, keeps the unchanged") {
     TempTree dir;
-    LogOptions lo;
-    lo.dir = dir.file("data");
-    lo.partitions = 1;
-    std::string err;
-    auto log = EventLog::open(lo, &err);
-    REQUIRE_MESSAGE(log, err);
+    auto log = open_log(dir);
     CommitBatch seed;
     for (std::string rule : {"same", "changed", "gone"})
         for (std::string key : {"k1", "k2"}) seed.state.push_back(StateChange{rule, 0, key, "v", false});
@@ -201,11 +208,7 @@ TEST_CASE("engine worker: a swap deletes the LMDB state of removed and changed r
                         {stream_s()}, clock, WorkerOptions{});
     worker.start();
     worker.swap_rules(rules_of(list({pattern_rule("same"), pattern_rule("changed", "z")})));
-    bool freed = false;
-    for (int i = 0; i < 500 && !freed; ++i) {
-        freed = keys_of("gone") == 0 && keys_of("changed") == 0;
-        if (!freed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    bool freed = until([&] { return keys_of("gone") == 0 && keys_of("changed") == 0; });
     worker.stop();
     CHECK(freed);
     CHECK(keys_of("same") == 2);
@@ -213,35 +216,17 @@ TEST_CASE("engine worker: a swap deletes the LMDB state of removed and changed r
 
 TEST_CASE("engine worker: events older than the watermark count in WorkerStats::late_events") {
     TempTree dir;
-    LogOptions lo;
-    lo.dir = dir.file("data");
-    lo.partitions = 1;
-    std::string err;
-    auto log = EventLog::open(lo, &err);
-    REQUIRE_MESSAGE(log, err);
-    auto append = [&](int64_t t) {
-        AppendRequest r;
-        r.partition = 0;
-        r.event_time = t;
-        r.ingest_time = t;
-        r.stream = "s";
-        r.key = "k1";
-        r.topic = "t/s";
-        r.payload = "{\"k\":\"k1\",\"type\":\"x\",\"ts\":" + std::to_string(t) + "}";
-        REQUIRE(log->append(std::move(r)).get().ok);
-    };
+    auto log = open_log(dir);
     SystemClock clock;
     EngineWorker worker(*log, {0}, rules_of(list({pattern_rule("p")})), {stream_s()}, clock, WorkerOptions{});
     worker.start();
-    append(5000);
-    append(1000);  // max_out_of_order 0: behind the watermark of 5000
-    append(6000);
-    bool counted = false;
-    for (int i = 0; i < 500 && !counted; ++i) {
+    append(*log, "k1", "x", 5000);
+    append(*log, "k1", "x", 1000);  // max_out_of_order 0: behind the watermark of 5000
+    append(*log, "k1", "x", 6000);
+    bool counted = until([&] {
         WorkerStats s = worker.stats();
-        counted = s.events == 3 && s.late_events == 1;
-        if (!counted) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+        return s.events == 3 && s.late_events == 1;
+    });
     worker.stop();
     CHECK(counted);
     CHECK(worker.stats().late_events == 1);
