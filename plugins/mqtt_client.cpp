@@ -39,6 +39,9 @@ struct MqttClientCallbacks {
                 self->pending_subs_.emplace_back(mid, s.filter);
             }
         }
+        // Nothing to wait for (no subscriptions, or every subscribe call failed): say so now.
+        if (self->pending_subs_.empty() && self->callbacks_.on_subscribed)
+            self->callbacks_.on_subscribed(self->refused_subs_);
         {
             std::lock_guard lk(self->mu_);
             self->connected_ = true;
