@@ -181,17 +181,15 @@ MapInfo EventLog::map_info() const {
 }
 
 bool EventLog::wait_for(uint32_t p, uint64_t after, std::chrono::milliseconds timeout) const {
-    if (p >= impl_->partitions) return false;
-    if (impl_->opts.read_only) return last_offset(p) > after;
-    std::unique_lock lock(impl_->data_mu);
-    return impl_->data_cv.wait_for(lock, timeout, [&] { return impl_->last_offset[p].load() > after; });
+    return wait_for_any({{p, after}}, timeout);
 }
 
 bool EventLog::wait_for_any(const std::vector<std::pair<uint32_t, uint64_t>>& after,
                             std::chrono::milliseconds timeout) const {
+    // last_offset() reads LMDB when read-only (no writer here keeps the counters).
     auto has_new = [&] {
         for (const auto& [p, a] : after)
-            if (p < impl_->partitions && impl_->last_offset[p].load() > a) return true;
+            if (p < impl_->partitions && last_offset(p) > a) return true;
         return false;
     };
     if (impl_->opts.read_only) return has_new();
