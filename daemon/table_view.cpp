@@ -24,10 +24,7 @@ bool parse_row(std::string_view json, JsonDoc& doc) {
     return false;
 }
 
-uint64_t key_hash(std::string_view key) {
-    uint64_t h = std::hash<std::string_view>{}(key);
-    return h ? h : 1;  // 0 marks an empty slot
-}
+uint64_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
 
 }  // namespace
 
@@ -78,10 +75,7 @@ bool TableView::Projection::same(const expr::PathSeg* segs, uint32_t nsegs) cons
     for (uint32_t i = 0; i < nsegs; ++i) {
         const expr::PathSeg& a = path[i];
         const expr::PathSeg& b = segs[i];
-        if (a.is_index != b.is_index) return false;
-        if (a.is_index ? a.index != b.index
-                       : a.key.size() != b.key.size() || !expr::same_bytes(a.key.data(), b.key.data(), a.key.size()))
-            return false;
+        if (a.is_index != b.is_index || (a.is_index ? a.index != b.index : a.key != b.key)) return false;
     }
     return true;
 }
@@ -110,8 +104,7 @@ TableView::TableView(const TableStore& store, std::set<std::string, std::less<>>
 TableView::~TableView() = default;
 
 TableView::TableCache& TableView::table_cache(std::string_view table) const {
-    if (last_ && last_->name.size() == table.size() && expr::same_bytes(last_->name.data(), table.data(), table.size()))
-        return *last_;
+    if (last_ && last_->name == table) return *last_;
     for (auto& t : tables_)
         if (t->name == table) return *(last_ = t.get());
     auto t = std::make_unique<TableCache>();
@@ -183,7 +176,7 @@ JsonRef TableView::lookup(std::string_view table, std::string_view key, int64_t 
 TableView::Field TableView::lookup_field(std::string_view table, std::string_view key, int64_t at,
                                          const expr::PathSeg* segs, uint32_t nsegs) const {
     TableCache& t = table_cache(table);
-    if (t.history) return field_of(expr::follow(lookup(table, key, at), segs, nsegs));  // depends on `at`
+    if (t.history) return TableLookup::lookup_field(table, key, at, segs, nsegs);  // the row depends on `at`
     ++lookups_;
     Projection& p = t.projection(segs, nsegs);
     uint64_t h = key_hash(key);

@@ -52,15 +52,15 @@ private:
         JsonDoc doc;
         std::vector<std::pair<int64_t, std::unique_ptr<JsonDoc>>> versions;
     };
-    // An open-addressing index (linear probing, at most 4/5 full) from a key to its
+    // An open-addressing index (linear probing, at most half full) from a key to its
     // Entry and a payload; a key of up to 22 bytes is kept in the slot, so a probe
     // compares it there. Entries never move.
     template <class Payload>
     class Index {
     public:
         struct Slot {
-            uint64_t hash = 0;  // 0: empty
-            Entry* entry = nullptr;
+            uint64_t hash = 0;
+            Entry* entry = nullptr;  // null: an empty slot
             uint8_t len = 0;  // kLong: the key is entry->key
             char key[23] = {};
             Payload payload{};
