@@ -234,32 +234,23 @@ void PatternRuntime::on_event(const EventPtr& evp, AlertSink& out) {
     fire_timers(evp->time, out);
     uint32_t hash;
     uint32_t slot = key_index_.find(evp->key, hash);
-    if (slot == KeySlots::kNone) {
-        // A key without state: most events start nothing, so the key is created
-        // only when the event starts a partial match or completes one.
-        StepCtx s{&evp, evp.get(), 0, scratch_pms_, scratch_done_};
-        s.next.clear();
-        s.done.clear();
-        start(s);
-        if (s.next.empty() && s.done.empty()) return;
-        slot = new_key_slot(evp->key, hash);
-        KeyState& ks = keys_[slot];
-        ks.next_seq = 1;
-        finish_step(ks, s, out);
-        if (ks.pms.empty()) {
-            drop_key(slot);
-        } else {
-            schedule(slot);
-        }
-        return;
-    }
-    touch_key(slot);
-    KeyState& ks = keys_[slot];
-    StepCtx s{&evp, evp.get(), ks.next_seq++, scratch_pms_, scratch_done_};
+    const bool known = slot != KeySlots::kNone;
+    StepCtx s{&evp, evp.get(), known ? keys_[slot].next_seq++ : 0, scratch_pms_, scratch_done_};
     s.next.clear();
     s.done.clear();
-    for (const auto& pm : ks.pms) step(pm, s);
+    if (known) {
+        touch_key(slot);
+        for (const auto& pm : keys_[slot].pms) step(pm, s);
+    }
     start(s);
+    if (!known) {
+        // A key without state: most events start nothing, so the key is created
+        // only when the event starts a partial match or completes one.
+        if (s.next.empty() && s.done.empty()) return;
+        slot = new_key_slot(evp->key, hash);
+        keys_[slot].next_seq = 1;
+    }
+    KeyState& ks = keys_[slot];
     finish_step(ks, s, out);
     if (ks.pms.empty()) {
         drop_key(slot);
