@@ -37,6 +37,39 @@ bool starts_operand(const Token& t) {
 }
 
 constexpr size_t kMaxRegexSize = 1000;
+constexpr long kMaxRegexRepeat = 1000;
+
+// What libstdc++'s regex compiler must not see: it reads a repetition count or a
+// back-reference number into a long without a bound (signed overflow on
+// "a{99999999999999999999}"), and __polynomial refuses back-references anyway.
+// Returns why the pattern is refused, or "" when it may be compiled.
+std::string regex_refusal(std::string_view re) {
+    bool in_class = false;
+    for (size_t i = 0; i < re.size(); ++i) {
+        char c = re[i];
+        if (c == '\\') {
+            if (i + 1 < re.size() && re[i + 1] >= '1' && re[i + 1] <= '9' && !in_class) {
+                return "back-references (\\1) are not supported";
+            }
+            ++i;
+        } else if (in_class) {
+            if (c == ']') in_class = false;
+        } else if (c == '[') {
+            in_class = true;
+            if (i + 1 < re.size() && re[i + 1] == '^') ++i;
+        } else if (c == '{') {  // "{n}", "{n,}" or "{n,m}"
+            long n = 0;
+            for (size_t j = i + 1; j < re.size() && (re[j] == ',' || (re[j] >= '0' && re[j] <= '9')); ++j) {
+                n = re[j] == ',' ? 0 : n * 10 + (re[j] - '0');
+                if (n > kMaxRegexRepeat) {
+                    return "a repetition count above " + std::to_string(kMaxRegexRepeat) + " (at offset " +
+                           std::to_string(i) + ")";
+                }
+            }
+        }
+    }
+    return "";
+}
 
 // libstdc++'s default (depth-first) regex executor recurses once per input
 // character and overflows the stack on inputs of a few KiB; its breadth-first
@@ -197,14 +230,14 @@ uint32_t Compiler::parse_matches(uint32_t lhs, uint32_t pos) {
     n.type = Type::Bool;
     if (t.str.size() > kMaxRegexSize) {
         error(t.pos, "invalid regex: longer than " + std::to_string(kMaxRegexSize) + " characters");
+    } else if (std::string why = regex_refusal(t.str); !why.empty()) {
+        error(t.pos, "invalid regex: " + why);
     } else {
         try {
             prog_.regexes.emplace_back(t.str, kRegexFlags);
             n.index = static_cast<int32_t>(prog_.regexes.size() - 1);
         } catch (const std::exception& e) {
-            std::string why = e.what();
-            if (why.find("back-reference") != std::string::npos) why = "back-references (\\1) are not supported";
-            error(t.pos, "invalid regex: " + why);
+            error(t.pos, std::string("invalid regex: ") + e.what());
         }
     }
     ++i_;

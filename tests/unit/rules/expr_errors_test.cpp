@@ -85,6 +85,10 @@ TEST_CASE("expr: name, function and type errors") {
         {"frobnicate(x)", "3:10: unknown function \"frobnicate\""},
         {"x matches \"([\"", "3:20: invalid regex: Unexpected character within '[...]' in regular expression"},
         {"x matches \"(a)\\\\1\"", "3:20: invalid regex: back-references (\\1) are not supported"},
+        // found by fuzzing: libstdc++ reads a repetition count into a long without a bound
+        {"x matches \"a{99999999999999999999}\"", "3:20: invalid regex: a repetition count above 1000 (at offset 1)"},
+        {"x matches \"(ab){2,1001}\"", "3:20: invalid regex: a repetition count above 1000 (at offset 4)"},
+        {"x matches \"a{1000}b{2,}[{99999]\\\\{99999}\"", "compiled"},
         {"\"abc\" > 5", "3:16: cannot compare a string with a number"},
         {"a == true == 1", "3:20: cannot compare a bool with a number"},
         {"true > false", "3:15: \">\" cannot order a bool (only numbers and strings)"},
