@@ -1,7 +1,7 @@
 // Cached, batch-scoped reads of the reference tables (daemon/table_view.h).
 //
 // The cache is laid out for the per-event path: per table (found by name, the
-// last one remembered), an open-addressing index of (hash, key, Entry*); a hit
+// last one remembered), an open-addressing index of (hash, key, entry); a hit
 // costs one slot, the entry and the row's nodes. A field lookup goes to the
 // table's projection for that path (the last one remembered), whose slot holds the
 // answer: a hit costs one slot.
@@ -28,27 +28,26 @@ uint64_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(k
 
 }  // namespace
 
-template <class Payload>
-typename TableView::Index<Payload>::Slot* TableView::Index<Payload>::find(std::string_view key, uint64_t h) {
+TableView::Slot* TableView::Index::find(std::string_view key, uint64_t h, const Entries& entries) {
     size_t mask = slots_.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
+    auto tag = static_cast<uint32_t>(h);
+    for (size_t i = tag & mask;; i = (i + 1) & mask) {
         Slot& s = slots_[i];
         if (!s.entry) return nullptr;
-        if (s.hash != h) continue;
-        if (s.len == kLong ? s.entry->key == key : s.len == key.size() && expr::same_bytes(s.key, key.data(), key.size()))
+        if (s.tag != tag) continue;
+        if (s.len == kLong ? entries[s.entry - 1]->key == key
+                           : s.len == key.size() && expr::same_bytes(s.key, key.data(), key.size()))
             return &s;
     }
 }
 
-template <class Payload>
-typename TableView::Index<Payload>::Slot& TableView::Index<Payload>::insert(std::string_view key, uint64_t h,
-                                                                           Entry* e) {
+TableView::Slot& TableView::Index::insert(std::string_view key, uint64_t h, uint32_t entry) {
     if ((size_ + 1) * 2 > slots_.size()) {
         std::vector<Slot> bigger(slots_.size() * 2);
         size_t mask = bigger.size() - 1;
         for (const Slot& s : slots_) {
             if (!s.entry) continue;
-            size_t i = s.hash & mask;
+            size_t i = s.tag & mask;
             while (bigger[i].entry) i = (i + 1) & mask;
             bigger[i] = s;
         }
@@ -56,12 +55,13 @@ typename TableView::Index<Payload>::Slot& TableView::Index<Payload>::insert(std:
     }
     ++size_;
     size_t mask = slots_.size() - 1;
-    size_t i = h & mask;
+    auto tag = static_cast<uint32_t>(h);
+    size_t i = tag & mask;
     while (slots_[i].entry) i = (i + 1) & mask;
     Slot& s = slots_[i];
-    s.hash = h;
-    s.entry = e;
-    if (key.size() < sizeof(s.key)) {
+    s.tag = tag;
+    s.entry = entry;
+    if (key.size() <= sizeof(s.key)) {
         s.len = static_cast<uint8_t>(key.size());
         std::memcpy(s.key, key.data(), key.size());
     } else {
@@ -114,16 +114,18 @@ TableView::TableCache& TableView::table_cache(std::string_view table) const {
     return *(last_ = tables_.back().get());
 }
 
-// The cached row of `key`, read from LMDB (and cached, found or not) on a miss.
-TableView::Entry& TableView::row(TableCache& t, std::string_view key, uint64_t h) const {
-    if (const auto* s = t.rows.find(key, h)) return *s->entry;
+// The cached row of `key` (1 + its index in t.entries), read from LMDB (and
+// cached, found or not) on a miss.
+uint32_t TableView::row(TableCache& t, std::string_view key, uint64_t h) const {
+    if (const Slot* s = t.rows.find(key, h, t.entries)) return s->entry;
     ++cached_;
     t.entries.push_back(std::make_unique<Entry>());
+    auto n = static_cast<uint32_t>(t.entries.size());
     Entry& e = *t.entries.back();
     e.key = std::string(key);
-    t.rows.insert(key, h, &e);
+    t.rows.insert(key, h, n);
     read(t, e);
-    return e;
+    return n;
 }
 
 void TableView::read(const TableCache& t, Entry& e) const {
@@ -142,28 +144,35 @@ void TableView::read(const TableCache& t, Entry& e) const {
     }
 }
 
-TableView::Answer TableView::answer(const Entry& e, const Projection& p) {
+void TableView::answer(const Entry& e, const Projection& p, Slot& s) {
     Field f = field_of(e.found ? expr::follow(e.doc.root(), p.path.data(), static_cast<uint32_t>(p.path.size()))
                                : JsonRef());
-    Answer a;
-    a.kind = !f.ref.valid() ? Answer::Missing : f.is_number ? Answer::Number : Answer::Other;
-    a.index = f.ref.valid() ? f.ref.index() : 0;
-    a.number = f.number;
-    return a;
+    if (f.is_number) {
+        s.answer = Answer::Number;
+        s.value.number = f.number;
+    } else if (f.ref.valid()) {
+        s.answer = Answer::Other;
+        s.value.index = f.ref.index();
+    } else {
+        s.answer = Answer::Missing;
+    }
 }
 
-TableView::Field TableView::field(const Index<Answer>::Slot& s) {
+TableView::Field TableView::field(const TableCache& t, const Slot& s) {
     Field f;
-    if (s.payload.kind != Answer::Missing) f.ref = JsonRef(&s.entry->doc, s.payload.index);
-    f.is_number = s.payload.kind == Answer::Number;
-    f.number = s.payload.number;
+    if (s.answer == Answer::Number) {
+        f.is_number = true;
+        f.number = s.value.number;
+    } else if (s.answer == Answer::Other) {
+        f.ref = JsonRef(&t.entries[s.entry - 1]->doc, s.value.index);
+    }
     return f;
 }
 
 JsonRef TableView::lookup(std::string_view table, std::string_view key, int64_t at) const {
     ++lookups_;
     TableCache& t = table_cache(table);
-    Entry& e = row(t, key, key_hash(key));
+    Entry& e = *t.entries[row(t, key, key_hash(key)) - 1];
     if (!t.history) return e.found ? e.doc.root() : JsonRef();
     const JsonDoc* best = nullptr;
     for (const auto& [time, doc] : e.versions) {
@@ -180,24 +189,25 @@ TableView::Field TableView::lookup_field(std::string_view table, std::string_vie
     ++lookups_;
     Projection& p = t.projection(segs, nsegs);
     uint64_t h = key_hash(key);
-    auto* s = p.answers.find(key, h);
+    Slot* s = p.answers.find(key, h, t.entries);
     if (!s) {
-        Entry& e = row(t, key, h);
-        s = &p.answers.insert(key, h, &e);
-        s->payload = answer(e, p);
+        uint32_t n = row(t, key, h);
+        s = &p.answers.insert(key, h, n);
+        answer(*t.entries[n - 1], p, *s);
     }
-    return field(*s);
+    return field(t, *s);
 }
 
 void TableView::refresh(std::string_view table, std::string_view key) {
     for (auto& t : tables_) {
         if (t->name != table) continue;
         uint64_t h = key_hash(key);
-        auto* row = t->rows.find(key, h);
+        const Slot* row = t->rows.find(key, h, t->entries);
         if (!row) return;
-        read(*t, *row->entry);
+        Entry& e = *t->entries[row->entry - 1];
+        read(*t, e);
         for (auto& p : t->projections)
-            if (auto* s = p->answers.find(key, h)) s->payload = answer(*s->entry, *p);
+            if (Slot* s = p->answers.find(key, h, t->entries)) answer(e, *p, *s);
         return;
     }
 }

@@ -52,21 +52,31 @@ private:
         JsonDoc doc;
         std::vector<std::pair<int64_t, std::unique_ptr<JsonDoc>>> versions;
     };
+    // A cached field: missing, a number (its value), or another JSON value (its
+    // index in the entry's row).
+    enum class Answer : uint8_t { Missing, Number, Other };
     // An open-addressing index (linear probing, at most half full) from a key to its
-    // Entry and a payload; a key of up to 22 bytes is kept in the slot, so a probe
-    // compares it there. Entries never move.
-    template <class Payload>
+    // entry and, in a projection, the field's answer. A slot is 32 bytes, aligned: a
+    // probe reads one cache line. A key of up to 14 bytes is kept in the slot, so a
+    // probe compares it there; a longer one is compared with the entry's. Entries
+    // never move.
+    struct alignas(32) Slot {
+        uint32_t tag = 0;    // the key hash's low half; the slot's home is tag & mask (at most 2^32 slots)
+        uint32_t entry = 0;  // 1 + the entry's index in TableCache::entries; 0: an empty slot
+        uint8_t len = 0;     // kLong: the key is the entry's
+        Answer answer = Answer::Missing;
+        char key[14] = {};
+        union {
+            double number;   // Answer::Number
+            uint32_t index;  // Answer::Other
+        } value{};
+    };
+    static_assert(sizeof(Slot) == 32);
+    using Entries = std::vector<std::unique_ptr<Entry>>;
     class Index {
     public:
-        struct Slot {
-            uint64_t hash = 0;
-            Entry* entry = nullptr;  // null: an empty slot
-            uint8_t len = 0;  // kLong: the key is entry->key
-            char key[23] = {};
-            Payload payload{};
-        };
-        Slot* find(std::string_view key, uint64_t h);
-        Slot& insert(std::string_view key, uint64_t h, Entry* e);
+        Slot* find(std::string_view key, uint64_t h, const Entries& entries);
+        Slot& insert(std::string_view key, uint64_t h, uint32_t entry);
         void clear() { slots_.assign(1024, Slot{}), size_ = 0; }
 
     private:
@@ -74,36 +84,30 @@ private:
         std::vector<Slot> slots_ = std::vector<Slot>(1024);
         size_t size_ = 0;
     };
-    struct Empty {};
-    // A cached field: where it is in the entry's row, and its value when a number.
-    struct Answer {
-        double number = 0;
-        uint32_t index = 0;
-        enum : uint8_t { Missing, Number, Other } kind = Missing;
-    };
     // The cached answers of one field path of a table.
     struct Projection {
         std::vector<expr::PathSeg> path;
-        Index<Answer> answers;
+        Index answers;
         bool same(const expr::PathSeg* segs, uint32_t nsegs) const;
     };
     // One table's cached rows, and its field projections.
     struct TableCache {
         std::string name;
         bool history = false;
-        Index<Empty> rows;
-        std::vector<std::unique_ptr<Entry>> entries;
+        Index rows;
+        Entries entries;
         std::vector<std::unique_ptr<Projection>> projections;
         Projection* last = nullptr;  // the projection of the last field lookup
         Projection& projection(const expr::PathSeg* segs, uint32_t nsegs);
         void clear();
     };
     TableCache& table_cache(std::string_view table) const;
-    Entry& row(TableCache& t, std::string_view key, uint64_t h) const;
+    uint32_t row(TableCache& t, std::string_view key, uint64_t h) const;
     // Reads the entry's row (or versions) from LMDB, replacing what it held.
     void read(const TableCache& t, Entry& e) const;
-    static Answer answer(const Entry& e, const Projection& p);
-    static Field field(const Index<Answer>::Slot& s);
+    // Caches in `s` the answer of the projection's path in the entry's row.
+    static void answer(const Entry& e, const Projection& p, Slot& s);
+    static Field field(const TableCache& t, const Slot& s);
     // Re-reads a changed row if it is cached, and its cached field answers.
     void refresh(std::string_view table, std::string_view key);
     void clear_all();

@@ -45,8 +45,8 @@ public:
     // on lookup(); TableView answers from a per-(table, path) cache that holds a
     // number field's value, so the per-event path does not touch the row.
     struct Field {
-        JsonRef ref;             // invalid: no row, or the row has no such field
-        bool is_number = false;  // ref is a number, and `number` its value
+        JsonRef ref;             // unless is_number: invalid when no row, or the row has no such field
+        bool is_number = false;  // the field is a number, and `number` its value (ref may be left invalid)
         double number = 0;
     };
     virtual Field lookup_field(std::string_view table, std::string_view key, int64_t at, const expr::PathSeg* segs,

@@ -211,6 +211,29 @@ TEST_CASE("table view: table(...).field answers from its field cache as lookup()
     CHECK(test::eval(R"(table("cards", "c1").limit)", test::event("{}", 500).get()).kind == Value::Kind::Missing);
 }
 
+TEST_CASE("table view: thousands of keys, of lengths around what a cache slot holds, each read once") {
+    test::TempDir tmp;
+    std::string err;
+    auto store = TableStore::open(tmp.path() + "/tables", 64ULL << 20, false, &err);
+    REQUIRE_MESSAGE(store, err);
+    // Keys of 12 to 17 bytes (a slot keeps up to 14 inline), enough to grow the indexes several times.
+    auto key_of = [](int i) { return std::string(size_t(i % 6), 'k') + "-dev-" + std::to_string(1000000 + i); };
+    std::vector<TableWrite> rows;
+    for (int i = 0; i < 3000; ++i)
+        rows.push_back({"devices", key_of(i), "{\"t\":" + std::to_string(i) + ",\"m\":\"x" + std::to_string(i) + "\"}", false, 0});
+    REQUIRE(store->apply(rows, 1).ok);
+    TableView view(*store);
+    TableScope scope(&view);
+    for (int pass = 0; pass < 2; ++pass) {
+        for (int i = 0; i < 3000; i += 2) {
+            auto ev = test::event("{\"d\":\"" + key_of(i) + "\"}");
+            REQUIRE(test::num(R"(table("devices", d).t)", ev.get()) == i);
+            REQUIRE(test::str(R"(table("devices", d).m)", ev.get()) == "x" + std::to_string(i));
+        }
+    }
+    CHECK(view.reads() == 1500);
+}
+
 TEST_CASE("table view: a change re-reads only the changed rows, more changes than the log holds drop the cache") {
     test::TempDir tmp;
     std::string err;
