@@ -79,6 +79,12 @@ public:
     virtual Value eval(const EvalContext& ctx) const = 0;
     bool test(const EvalContext& ctx) const { return eval(ctx).truthy(); }
     const std::string& source() const { return source_; }
+    // Whether the expression has a `table("name", KEY).path` lookup whose KEY is a
+    // field of the event or $key, and asks `tables` to read those slots ahead
+    // (TableLookup::prefetch) for `event`: PartitionEngine::prefetch calls it a few
+    // events before the event is evaluated.
+    virtual bool reads_tables() const { return false; }
+    virtual void prefetch_tables(const Event&, const TableLookup&) const {}
 
     // nullptr when there were errors (all reported into `diags`).
     static std::shared_ptr<const Expr> compile(std::string_view text, const ExprScope& scope,

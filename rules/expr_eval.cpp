@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "rules/expr_eval.h"
+#include "rules/table_lookup.h"
 
 namespace vigil::expr {
 
@@ -385,6 +386,28 @@ public:
     CompiledExpr(std::string_view text, std::shared_ptr<const Program> p) : prog_(std::move(p)) {
         source_ = std::string(text);
         classify();
+        for (const Node& n : prog_->nodes) {
+            if (n.op != Op::TableField) continue;
+            const Node& k = prog_->nodes[n.a];
+            if (k.op == Op::Field || (k.op == Op::Meta && k.meta == Meta::Key)) table_fields_.push_back(&n);
+        }
+    }
+    bool reads_tables() const override { return !table_fields_.empty(); }
+    void prefetch_tables(const Event& event, const TableLookup& tables) const override {
+        for (const Node* n : table_fields_) {
+            const Node& k = prog_->nodes[n->a];
+            char buf[32];
+            std::string_view key;
+            if (k.op == Op::Meta) {
+                key = event.key;
+            } else {
+                JsonRef r = follow(event.root(), k.segs, k.nsegs);
+                if (r.is_string()) key = r.as_string();
+                else if (r.is_number() && std::isfinite(r.as_number())) key = json_number(buf, r.as_number());
+                else continue;
+            }
+            tables.prefetch(n->value.str, key, n->segs, n->nsegs);
+        }
     }
     Value eval(const EvalContext& ctx) const override {
         Evaluator ev(*prog_, ctx);
@@ -436,6 +459,7 @@ private:
     }
 
     std::shared_ptr<const Program> prog_;
+    std::vector<const Node*> table_fields_;  // TableField nodes keyed by an event field or $key
     Shape shape_ = Shape::Run;
     uint32_t nleaf_ = 0;
     const Node* leaf_[kMaxLeaves] = {};  // into prog_->nodes, which never changes after compile

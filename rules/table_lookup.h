@@ -53,6 +53,9 @@ public:
                                uint32_t nsegs) const;
     // The Field of `ref` (the number read out when it is one).
     static Field field_of(JsonRef ref);
+    // A hint that lookup_field(table, key, ..., segs, nsegs) comes soon: TableView
+    // prefetches the cache slot it will read, so the cache miss overlaps other work.
+    virtual void prefetch(std::string_view, std::string_view, const expr::PathSeg*, uint32_t) const {}
 };
 
 // The lookup installed on this thread (null: none, every lookup gives null).
