@@ -5,6 +5,7 @@
 
 #include "patterns/emit.h"
 #include "patterns/state_codec.h"
+#include "rules/table_lookup.h"
 
 namespace vigil {
 
@@ -155,6 +156,16 @@ void PartitionEngine::swap_rules(RuleSetPtr rules, const WarmSource& warm) {
     }
     entries_ = std::move(next);
     rules_ = std::move(rules);
+    table_reads_.clear();
+    auto reads = [&](const Rule& r, const ExprPtr& x) {
+        if (x && x->reads_tables()) table_reads_.push_back({r.stream, x.get()});
+    };
+    for (const RuleEntry& e : entries_) {
+        const Rule& r = *e.rule;
+        reads(r, r.where);
+        for (const StageSpec& st : r.pattern.stages) reads(r, st.where), reads(r, st.until);
+        for (const AggregateSpec& a : r.window.aggregates) reads(r, a.arg);
+    }
     // Rules whose `where` has the same text (and no Lua) share one evaluation per event.
     for (size_t i = 0; i < entries_.size(); ++i) {
         RuleEntry& e = entries_[i];
@@ -204,6 +215,13 @@ void PartitionEngine::push(EventPtr ev) {
     s.heap.push_back(Stream::Item{ev->time, arrival_++, std::move(ev)});
     std::push_heap(s.heap.begin(), s.heap.end(), std::greater<Stream::Item>());
     advance_to(s, wm);
+}
+
+void PartitionEngine::prefetch(const Event& ev) const {
+    const TableLookup* tables = current_table_lookup();
+    if (!tables) return;
+    for (const TableRead& r : table_reads_)
+        if (r.stream.empty() || r.stream == ev.stream) r.expr->prefetch_tables(ev, *tables);
 }
 
 void PartitionEngine::advance_to(Stream& s, int64_t watermark) {

@@ -90,6 +90,11 @@ public:
     PartitionEngine& operator=(const PartitionEngine&) = delete;
 
     void push(EventPtr ev);
+    // Whether a rule looks up reference tables by an event field (Expr::reads_tables),
+    // and the hint, for an event to be pushed soon, that reads their cache slots ahead.
+    // Lookahead (below) calls both.
+    bool reads_tables() const { return !table_reads_.empty(); }
+    void prefetch(const Event& ev) const;
     // "" = every stream the engine knows.
     void advance_watermark(std::string_view stream, int64_t watermark);
     void on_wall_clock(int64_t now_ms);
@@ -168,6 +173,54 @@ private:
     bool tracking_ = false;
     std::string scratch_;
     std::vector<KeepOutcome> last_keep_;
+    struct TableRead {
+        std::string_view stream;  // the rule's ("" = every stream)
+        const Expr* expr;         // owned by the rule, in rules_
+    };
+    std::vector<TableRead> table_reads_;
+};
+
+// Gives events to an engine a few events late, after PartitionEngine::prefetch has
+// read ahead the reference-table cache slots their rules will look up: the cache
+// miss of one event's lookup then overlaps the work on the events before it
+// (docs/tables.md). When no rule reads a table, an event goes straight through.
+// `give(EventPtr)` is the caller's push (it may set a replay clock first); drain()
+// before anything that must see every event pushed (end of a read batch, a table
+// snapshot's end, a commit).
+class Lookahead {
+public:
+    static constexpr size_t kDepth = 8;
+    explicit Lookahead(const PartitionEngine& engine) : engine_(engine) {}
+    template <class Give>
+    void push(EventPtr ev, Give&& give) {
+        if (!engine_.reads_tables()) {
+            give(std::move(ev));
+            return;
+        }
+        engine_.prefetch(*ev);
+        if (held_ == kDepth) {
+            EventPtr due = std::move(ring_[first_]);
+            ring_[first_] = std::move(ev);
+            first_ = (first_ + 1) % kDepth;
+            give(std::move(due));
+            return;
+        }
+        ring_[(first_ + held_++) % kDepth] = std::move(ev);
+    }
+    template <class Give>
+    void drain(Give&& give) {
+        while (held_ > 0) {
+            EventPtr due = std::move(ring_[first_]);
+            first_ = (first_ + 1) % kDepth;
+            --held_;
+            give(std::move(due));
+        }
+    }
+
+private:
+    const PartitionEngine& engine_;
+    EventPtr ring_[kDepth];
+    size_t first_ = 0, held_ = 0;
 };
 
 }  // namespace vigil
