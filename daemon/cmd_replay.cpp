@@ -152,11 +152,17 @@ int run_replay(const ReplayOptions& o) {
     std::string line;
     uint64_t line_no = 0, events = 0, rejected = 0;
     int64_t now = 0;
+    Lookahead ahead(engine);
+    auto give = [&](EventPtr ev) {
+        clock.now = std::max(clock.now, ev->time);
+        engine.push(std::move(ev));
+    };
     while (std::getline(*input, line)) {
         ++line_no;
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         int64_t wm = 0;
         if (parse_watermark_line(line, wm)) {
+            ahead.drain(give);
             now = std::max(now, wm);
             clock.now = now;
             engine.advance_watermark(stream, wm);
@@ -171,10 +177,13 @@ int run_replay(const ReplayOptions& o) {
         }
         ++events;
         now = std::max(now, ev->time);
-        clock.now = now;
-        engine.push(std::move(ev));
-        if (table_view && (events & 1023) == 0) table_view->end_batch();  // as the log replay: no snapshot held for long
+        ahead.push(std::move(ev), give);
+        if (table_view && (events & 1023) == 0) {  // as the log replay: no snapshot held for long
+            ahead.drain(give);
+            table_view->end_batch();
+        }
     }
+    ahead.drain(give);
     if (!o.no_flush) engine.flush();
     out->flush();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -119,6 +119,8 @@ WorkerStats EngineWorker::stats() const {
 bool EngineWorker::poll_partition(Partition& p) {
     uint64_t n = 0;
     uint64_t bad = 0;
+    Lookahead ahead(*p.engine);
+    auto give = [&](EventPtr ev) { p.engine->push(std::move(ev)); };
     Status st = log_.scan(p.id, p.next, options_.read_batch, [&](const RecordView& r) {
         std::shared_ptr<Event> ev = p.events.acquire();
         p.next = r.offset + 1;
@@ -127,9 +129,10 @@ bool EngineWorker::poll_partition(Partition& p) {
             ++bad;  // validated at ingest; only a foreign writer gets here
             return true;
         }
-        p.engine->push(std::move(ev));
+        ahead.push(std::move(ev), give);
         return true;
     });
+    ahead.drain(give);
     if (!st.ok) {
         static RateLimit limit;
         uint64_t held = 0;

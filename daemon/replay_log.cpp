@@ -84,19 +84,27 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
     std::unique_ptr<TableView> tables = o.tables ? std::make_unique<TableView>(*o.tables, o.as_of_tables) : nullptr;
     TableScope table_scope(tables.get());
     EventPool pool;
+    Lookahead ahead(engine);
+    auto give = [&](EventPtr ev) {
+        clock.now = std::max(clock.now, ev->time);
+        engine.push(std::move(ev));
+    };
     Status st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
         if (!o.stream.empty() && r.stream != o.stream) return true;
-        if (tables && (run.events & 1023) == 1023) tables->end_batch();
+        if (tables && (run.events & 1023) == 1023) {
+            ahead.drain(give);
+            tables->end_batch();
+        }
         std::shared_ptr<Event> ev = pool.acquire();
         ++run.events;
         if (!event_from_record(r, *ev)) {
             ++run.bad;
             return true;
         }
-        clock.now = std::max(clock.now, ev->time);
-        engine.push(std::move(ev));
+        ahead.push(std::move(ev), give);
         return true;
     });
+    ahead.drain(give);
     if (!st.ok) run.error = "partition " + std::to_string(run.id) + ": " + st.error;
     if (o.flush) engine.flush();
     run.late = engine.late_events();

@@ -43,7 +43,7 @@ TableView::Slot* TableView::Index::find(std::string_view key, uint64_t h, const 
 
 TableView::Slot& TableView::Index::insert(std::string_view key, uint64_t h, uint32_t entry) {
     if ((size_ + 1) * 2 > slots_.size()) {
-        std::vector<Slot> bigger(slots_.size() * 2);
+        std::vector<Slot, HugePageAllocator<Slot>> bigger(slots_.size() * 2);
         size_t mask = bigger.size() - 1;
         for (const Slot& s : slots_) {
             if (!s.entry) continue;
@@ -196,6 +196,12 @@ TableView::Field TableView::lookup_field(std::string_view table, std::string_vie
         answer(*t.entries[n - 1], p, *s);
     }
     return field(t, *s);
+}
+
+void TableView::prefetch(std::string_view table, std::string_view key, const expr::PathSeg* segs,
+                         uint32_t nsegs) const {
+    TableCache& t = table_cache(table);
+    if (!t.history) t.projection(segs, nsegs).answers.prefetch(key_hash(key));
 }
 
 void TableView::refresh(std::string_view table, std::string_view key) {

@@ -16,7 +16,11 @@
 // answer with the row as it was at event time `at`.
 // Failure modes: none raised; an LMDB error reads as a missing row.
 // Thread rules: one thread (the one that installed it with a TableScope).
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,6 +31,31 @@
 
 namespace vigil {
 
+// Allocates arrays of 2 MiB and more on transparent huge pages where the kernel
+// allows it (madvise mode).
+template <class T>
+struct HugePageAllocator {
+    using value_type = T;
+    static constexpr size_t kHuge = size_t(2) << 20;
+    HugePageAllocator() = default;
+    template <class U>
+    HugePageAllocator(const HugePageAllocator<U>&) {}
+    T* allocate(size_t n) {
+        size_t bytes = n * sizeof(T);
+        if (bytes < kHuge) return static_cast<T*>(::operator new(bytes, std::align_val_t(alignof(T))));
+        bytes = (bytes + kHuge - 1) / kHuge * kHuge;
+        void* p = std::aligned_alloc(kHuge, bytes);
+        if (!p) throw std::bad_alloc();
+        madvise(p, bytes, MADV_HUGEPAGE);
+        return static_cast<T*>(p);
+    }
+    void deallocate(T* p, size_t n) {
+        if (n * sizeof(T) < kHuge) ::operator delete(p, std::align_val_t(alignof(T)));
+        else std::free(p);
+    }
+    bool operator==(const HugePageAllocator&) const { return true; }
+};
+
 class TableView final : public TableLookup {
 public:
     explicit TableView(const TableStore& store, std::set<std::string, std::less<>> as_of = {},
@@ -36,6 +65,10 @@ public:
     JsonRef lookup(std::string_view table, std::string_view key, int64_t at) const override;
     Field lookup_field(std::string_view table, std::string_view key, int64_t at, const expr::PathSeg* segs,
                        uint32_t nsegs) const override;
+    // Prefetches the field cache slot of (table, path, key): the slot where
+    // lookup_field's probe starts.
+    void prefetch(std::string_view table, std::string_view key, const expr::PathSeg* segs,
+                  uint32_t nsegs) const override;
     // Ends the batch: the read snapshot is closed; the rows changed in the store since
     // are re-read (all cached rows dropped when more changed than the store's change
     // log holds, or the cache outgrew max_cached_rows).
@@ -78,10 +111,11 @@ private:
         Slot* find(std::string_view key, uint64_t h, const Entries& entries);
         Slot& insert(std::string_view key, uint64_t h, uint32_t entry);
         void clear() { slots_.assign(1024, Slot{}), size_ = 0; }
+        void prefetch(uint64_t h) const { __builtin_prefetch(&slots_[static_cast<uint32_t>(h) & (slots_.size() - 1)]); }
 
     private:
         static constexpr uint8_t kLong = 0xff;
-        std::vector<Slot> slots_ = std::vector<Slot>(1024);
+        std::vector<Slot, HugePageAllocator<Slot>> slots_ = std::vector<Slot, HugePageAllocator<Slot>>(1024);
         size_t size_ = 0;
     };
     // The cached answers of one field path of a table.
