@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "rules/expr_eval.h"
+#include "rules/hash.h"
 
 namespace vigil {
 
@@ -24,7 +25,7 @@ bool parse_row(std::string_view json, JsonDoc& doc) {
     return false;
 }
 
-uint64_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+uint64_t key_hash(std::string_view key) { return index_hash(key); }
 
 }  // namespace
 

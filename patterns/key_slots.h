@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "rules/hash.h"
+
 namespace vigil {
 
 class KeySlots {
@@ -96,7 +98,7 @@ private:
         uint32_t slot = kNone;
     };
     static uint32_t hash(std::string_view key) {
-        return static_cast<uint32_t>(std::hash<std::string_view>{}(key));
+        return static_cast<uint32_t>(index_hash(key));
     }
     size_t mask() const { return table_.size() - 1; }
     void place(Entry e) {
