@@ -9,7 +9,8 @@
 // is open per batch, and none between batches. A field lookup
 // (`table("devices", device).rated_temp`, lookup_field) has its own cache per
 // (table, path) whose slot holds the key and a number field's value: one probe,
-// usually one cache line, and the row is not touched.
+// one cache line, and the row is not touched. prefetch() reads that slot ahead
+// (patterns/engine.h, Lookahead).
 //
 // Time (docs/tables.md): lookup(table, key, at) answers with the latest row,
 // except for the tables named in `as_of` (replay of tables with `history`), which
