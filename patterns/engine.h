@@ -193,7 +193,7 @@ public:
     explicit Lookahead(const PartitionEngine& engine) : engine_(engine) {}
     template <class Give>
     void push(EventPtr ev, Give&& give) {
-        if (!engine_.reads_tables()) {
+        if (!engine_.reads_tables() && held_ == 0) {  // (held_: rules swapped while events were held)
             give(std::move(ev));
             return;
         }

@@ -111,3 +111,24 @@ TEST_CASE("lookahead: with no rule reading a table, events go straight through, 
     CHECK(f.ids() == V{"e1", "e2"});
     CHECK(f.hints.log.empty());
 }
+
+TEST_CASE("lookahead: rules swapped while events are held keep the order of events") {
+    Fixture f(R"(type == "a" || table("devices", key).t > 1)");
+    Lookahead ahead(*f.engine);
+    auto give = [&](EventPtr ev) { f.give(std::move(ev)); };
+    ahead.push(event("a", 1, "e1"), give);
+    ahead.push(event("a", 2, "e2"), give);
+    auto plain = pattern_rule({stage({.name = "a"})});
+    plain->stream = "s";
+    plain->version = "00000002";  // a changed rule: the swap replaces it
+    auto set = std::make_shared<RuleSet>();
+    set->rules.push_back(plain);
+    f.engine->swap_rules(set);
+    CHECK_FALSE(f.engine->reads_tables());
+    ahead.push(event("a", 3, "e3"), give);  // behind the two held ones, not before them
+    CHECK(f.given.empty());
+    ahead.drain(give);
+    CHECK(f.given == V{"e1", "e2", "e3"});
+    ahead.push(event("a", 4, "e4"), give);  // nothing held: straight through again
+    CHECK(f.given == V{"e1", "e2", "e3", "e4"});
+}
