@@ -120,18 +120,8 @@ struct Vigil : Daemon {
                        dir.file("ingest.err")) &&
                p.wait(60000) == 0;
     }
-    std::string metrics() const {
-        httplib::Client c("127.0.0.1", admin_port);
-        auto r = c.Get("/metrics");
-        return r && r->status == 200 ? r->body : "";
-    }
-    // A sample's value, or -1 when absent.
-    double metric(const std::string& series) const {
-        std::string m = metrics();
-        size_t at = m.find("\n" + series + " ");
-        if (at == std::string::npos) return -1;
-        return std::strtod(m.c_str() + at + series.size() + 2, nullptr);
-    }
+    std::string metrics() const { return admin_metrics(admin_port); }
+    double metric(const std::string& series) const { return admin_metric(admin_port, series); }
 };
 
 std::set<std::string> alert_store_ids(const TempDir& dir, uint32_t partitions) {

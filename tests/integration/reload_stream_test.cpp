@@ -26,8 +26,9 @@ constexpr int kEvents = 100000;
 constexpr int kKeys = 20;
 constexpr int kWindow = 50;  // kEvents / kKeys is a multiple: every window closes
 
-std::string config(int port, const TempDir& dir, const std::string& level = "info") {
-    return "data_dir: " + dir.file("data") + "\npartitions: 4\nmqtt: { host: 127.0.0.1, port: " + std::to_string(port) +
+std::string config(int port, const TempDir& dir, int admin_port, const std::string& level = "info") {
+    return "data_dir: " + dir.file("data") + "\npartitions: 4\nadmin: { listen: \"127.0.0.1:" +
+           std::to_string(admin_port) + "\" }\nmqtt: { host: 127.0.0.1, port: " + std::to_string(port) +
            ", client_id: vigil-reload, connections: 1 }\n"
            "streams:\n  load:\n    topic: load/s\n    key: k\n"
            "    time: { field: ts, format: epoch_ms, max_out_of_order: 1s, idle_timeout: 1h }\n"
@@ -77,7 +78,8 @@ TEST_CASE("reload under load: 20 edits while 100k events stream, the unchanged r
     TempDir dir;
     Broker broker(dir);
     REQUIRE(broker.start());
-    dir.write("vigil.yaml", config(broker.port(), dir));
+    const int admin = free_port();
+    dir.write("vigil.yaml", config(broker.port(), dir, admin));
     std::filesystem::create_directories(dir.file("rules"));
     std::filesystem::create_directories(dir.file("expect"));
     dir.write("rules/steady.yaml", kSteady);
@@ -137,6 +139,11 @@ TEST_CASE("reload under load: 20 edits while 100k events stream, the unchanged r
 
     const size_t expected_count = kEvents / kWindow;
     REQUIRE_MESSAGE(alerts.wait_for(expected_count, 60000), "alerts: " << alerts.messages().size());
+    // The last alert can come before the last closing events are processed: wait for all
+    // of them, so the stop line below counts every event (none lost across the reloads).
+    CHECK_MESSAGE(eventually([&] { return admin_metric(admin, "vigil_engine_events_processed_total") == kTotal; },
+                             30000),
+                  admin_metrics(admin));
     vigil.proc.signal(SIGTERM);
     CHECK(vigil.proc.wait(20000) == 0);
     std::string l = log();

@@ -21,7 +21,7 @@ std::string config(int port, const TempDir& dir, const std::string& data = "data
            ", client_id: vigil-warm }\n"
            "streams:\n  dev:\n    topic: dev/+\n    key: d\n"
            "    time: { field: ts, format: epoch_ms, max_out_of_order: 0s, idle_timeout: 1s }\n"
-           "rules: " + dir.file("rules") + "\nlog: { level: " + level + " }\n";
+           "rules: " + dir.file("rules") + "\nadmin: { listen: off }\nlog: { level: " + level + " }\n";
 }
 
 std::string single(const std::string& id, const std::string& type) {

@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <httplib.h>
+
 extern char** environ;
 
 namespace vigil::test {
@@ -42,6 +44,19 @@ std::string read_file(const std::string& path) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+std::string admin_metrics(int port) {
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get("/metrics");
+    return r && r->status == 200 ? r->body : "";
+}
+
+double admin_metric(int port, const std::string& series) {
+    std::string m = admin_metrics(port);
+    size_t at = m.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::strtod(m.c_str() + at + series.size() + 2, nullptr);
 }
 
 int free_port() {

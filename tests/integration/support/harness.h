@@ -37,6 +37,10 @@ bool wait_port(int port, int timeout_ms);
 std::string read_file(const std::string& path);
 // How many times `what` occurs in `text`.
 size_t count_of(const std::string& text, const std::string& what);
+// The daemon's /metrics text from its admin API on 127.0.0.1:port ("" when it does not answer),
+// and one sample's value there (-1 when absent).
+std::string admin_metrics(int port);
+double admin_metric(int port, const std::string& series);
 
 class ChildProcess {
 public:
