@@ -6,7 +6,6 @@
 #include <regex>
 
 #include "rules/expr_eval.h"
-#include "rules/table_lookup.h"
 
 namespace vigil::expr {
 
@@ -394,20 +393,11 @@ public:
     }
     bool reads_tables() const override { return !table_fields_.empty(); }
     void prefetch_tables(const Event& event, const TableLookup& tables) const override {
-        for (const Node* n : table_fields_) {
-            const Node& k = prog_->nodes[n->a];
-            char buf[32];
-            std::string_view key;
-            if (k.op == Op::Meta) {
-                key = event.key;
-            } else {
-                JsonRef r = follow(event.root(), k.segs, k.nsegs);
-                if (r.is_string()) key = r.as_string();
-                else if (r.is_number() && std::isfinite(r.as_number())) key = json_number(buf, r.as_number());
-                else continue;
-            }
-            tables.prefetch(n->value.str, key, n->segs, n->nsegs);
-        }
+        EvalContext ctx;
+        ctx.event = &event;
+        ctx.tables = &tables;
+        Evaluator ev(*prog_, ctx);
+        for (const Node* n : table_fields_) ev.prefetch_table_field(*n);
     }
     Value eval(const EvalContext& ctx) const override {
         Evaluator ev(*prog_, ctx);

@@ -108,6 +108,8 @@ public:
         return c.op == Op::CmpFieldConst ? cmp_field_const(c) : test(i);
     }
     bool cmp_field_const(const Node& n) const;  // the fused `field OP literal`
+    // TableLookup::prefetch for the lookup a TableField node will make (its key evaluated the same way).
+    void prefetch_table_field(const Node& n);
 
 private:
     std::string_view sv(const Val& v) const {

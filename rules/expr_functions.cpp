@@ -132,4 +132,11 @@ Val Evaluator::table_field(const Node& n) {
     return f.is_number ? Val::num(f.number) : from_json(f.ref);
 }
 
+// The hint for the lookup table_field(n) will make, with the same key.
+void Evaluator::prefetch_table_field(const Node& n) {
+    char buf[32];
+    std::string_view key;
+    if (const TableLookup* t = table_key(n, buf, key)) t->prefetch(n.value.str, key, n.segs, n.nsegs);
+}
+
 }  // namespace vigil::expr
