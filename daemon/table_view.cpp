@@ -36,7 +36,7 @@ TableView::Slot* TableView::Index::find(std::string_view key, uint64_t h, const 
         Slot& s = slots_[i];
         if (!s.entry) return nullptr;
         if (s.tag != tag) continue;
-        if (s.len == kLong ? entries[s.entry - 1]->key == key
+        if (s.len == kLong ? entry(entries, s.entry).key == key
                            : s.len == key.size() && expr::same_bytes(s.key, key.data(), key.size()))
             return &s;
     }
@@ -165,7 +165,7 @@ TableView::Field TableView::field(const TableCache& t, const Slot& s) {
         f.is_number = true;
         f.number = s.value.number;
     } else if (s.answer == Answer::Other) {
-        f.ref = JsonRef(&t.entries[s.entry - 1]->doc, s.value.index);
+        f.ref = JsonRef(&entry(t.entries, s.entry).doc, s.value.index);
     }
     return f;
 }
@@ -173,7 +173,7 @@ TableView::Field TableView::field(const TableCache& t, const Slot& s) {
 JsonRef TableView::lookup(std::string_view table, std::string_view key, int64_t at) const {
     ++lookups_;
     TableCache& t = table_cache(table);
-    Entry& e = *t.entries[row(t, key, key_hash(key)) - 1];
+    Entry& e = entry(t.entries, row(t, key, key_hash(key)));
     if (!t.history) return e.found ? e.doc.root() : JsonRef();
     const JsonDoc* best = nullptr;
     for (const auto& [time, doc] : e.versions) {
@@ -194,7 +194,7 @@ TableView::Field TableView::lookup_field(std::string_view table, std::string_vie
     if (!s) {
         uint32_t n = row(t, key, h);
         s = &p.answers.insert(key, h, n);
-        answer(*t.entries[n - 1], p, *s);
+        answer(entry(t.entries, n), p, *s);
     }
     return field(t, *s);
 }
@@ -211,7 +211,7 @@ void TableView::refresh(std::string_view table, std::string_view key) {
         uint64_t h = key_hash(key);
         const Slot* row = t->rows.find(key, h, t->entries);
         if (!row) return;
-        Entry& e = *t->entries[row->entry - 1];
+        Entry& e = entry(t->entries, row->entry);
         read(*t, e);
         for (auto& p : t->projections)
             if (Slot* s = p->answers.find(key, h, t->entries)) answer(e, *p, *s);

@@ -107,6 +107,8 @@ private:
     };
     static_assert(sizeof(Slot) == 32);
     using Entries = std::vector<std::unique_ptr<Entry>>;
+    // The entry a slot's `entry` number names.
+    static Entry& entry(const Entries& entries, uint32_t n) { return *entries[n - 1]; }
     class Index {
     public:
         Slot* find(std::string_view key, uint64_t h, const Entries& entries);
