@@ -1,6 +1,8 @@
 #pragma once
-// Stable 64-bit hashing for rule versions, alert ids and key partitioning.
-// The function is fixed forever: alert ids and partition assignment depend on it.
+// Stable 64-bit hashing for rule versions, alert ids and key partitioning
+// (stable_hash64, StableHasher): fixed forever, alert ids and partition assignment
+// depend on it. And index_hash, a fast hash for in-memory indexes only, which may
+// change with any version.
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -36,6 +38,7 @@ public:
 private:
     uint64_t h_;
 };
+
 // A fast hash for in-memory indexes (key slots, the table cache), inline: 8 bytes
 // per 64x64->128-bit multiply. Not stable across versions: never store it.
 inline uint64_t index_hash(std::string_view s) {
