@@ -275,9 +275,10 @@ int main(int argc, char** argv) {
     std::printf("%-56s %14.0f %14s %8s\n", "engine only: temp > 90, 1k devices sending", hot_base, "-", "1.00");
     std::printf("%-56s %14.0f %14s %8.3f\n", "engine only: temp > table(...).rated_temp, 1k", hot_with, "-",
                 hot_with / hot_base);
-    std::printf("(%zu events per JSON-lines run, %zu per engine-only run, %d rows; alerts %llu / %llu, %llu / %llu, %llu / %llu; LMDB reads %llu for %llu "
-                "lookups)\n",
-                lines.spans.size(), n, kRows, static_cast<unsigned long long>(a_line_plain), static_cast<unsigned long long>(a_line_lookup),
+    std::printf("(%zu events per JSON-lines run, %zu per engine-only run, %d rows; alerts %llu / %llu, %llu / %llu, "
+                "%llu / %llu; LMDB reads %llu for %llu lookups)\n",
+                lines.spans.size(), n, kRows, static_cast<unsigned long long>(a_line_plain),
+                static_cast<unsigned long long>(a_line_lookup),
                 static_cast<unsigned long long>(a_plain), static_cast<unsigned long long>(a_lookup),
                 static_cast<unsigned long long>(a_hot_plain), static_cast<unsigned long long>(a_hot_lookup),
                 static_cast<unsigned long long>(line_view.reads()), static_cast<unsigned long long>(line_view.lookups()));

@@ -95,7 +95,9 @@ void restart_case(int sig) {
     REQUIRE(pub.wait_acked(10000));
     // All five events processed and checkpointed (with the state) before the stop.
     std::string why;
-    REQUIRE_MESSAGE(eventually([&] { return committed(dir) >= 5; }, 15000), "committed " << committed(dir, &why) << " " << why << "\n" << vigil.log());
+    REQUIRE_MESSAGE(eventually([&] { return committed(dir) >= 5; }, 15000),
+                    "committed " << committed(dir, &why) << " " << why << "\n"
+                                 << vigil.log());
     vigil.proc.signal(sig);
     CHECK(vigil.proc.wait(20000) == (sig == SIGKILL ? 128 + SIGKILL : 0));
     CHECK(alerts.messages().empty());

@@ -188,14 +188,11 @@ bool Daemon::start(int timeout_ms) {
     // A restart appends to the same files: wait for this run's lines, not an earlier run's.
     std::string l = log();
     size_t ready = count_of(l, "ready:"), subscribed = count_of(l, "ingest: subscribed");
-    return spawn() && eventually(
-                          [&] {
-                              l = log();
-                              return (count_of(l, "ready:") > ready && count_of(l, "ingest: subscribed") > subscribed) ||
-                                     !proc.running();
-                          },
-                          timeout_ms) &&
-           proc.running();
+    auto up = [&] {
+        l = log();
+        return count_of(l, "ready:") > ready && count_of(l, "ingest: subscribed") > subscribed;
+    };
+    return spawn() && eventually([&] { return up() || !proc.running(); }, timeout_ms) && proc.running();
 }
 
 bool Daemon::spawn() {

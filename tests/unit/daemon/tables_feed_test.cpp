@@ -220,7 +220,8 @@ TEST_CASE("table view: thousands of keys, of lengths around what a cache slot ho
     auto key_of = [](int i) { return std::string(size_t(i % 6), 'k') + "-dev-" + std::to_string(1000000 + i); };
     std::vector<TableWrite> rows;
     for (int i = 0; i < 3000; ++i)
-        rows.push_back({"devices", key_of(i), "{\"t\":" + std::to_string(i) + ",\"m\":\"x" + std::to_string(i) + "\"}", false, 0});
+        rows.push_back({"devices", key_of(i),
+                        "{\"t\":" + std::to_string(i) + ",\"m\":\"x" + std::to_string(i) + "\"}", false, 0});
     REQUIRE(store->apply(rows, 1).ok);
     TableView view(*store);
     TableScope scope(&view);

@@ -52,8 +52,8 @@ TEST_CASE("event pool: events held for longer than a turn are recycled once rele
         ev->offset = static_cast<uint64_t>(i);
         window.push_back(ev);
         if (window.size() > 300) window.erase(window.begin());
-        for (size_t k = 0; k < window.size(); k += 97)  // held events are untouched
-            CHECK(window[k]->offset == static_cast<uint64_t>(i + 1 - static_cast<int>(window.size()) + static_cast<int>(k)));
+        const auto first = static_cast<uint64_t>(i + 1) - window.size();  // the oldest held event's offset
+        for (size_t k = 0; k < window.size(); k += 97) CHECK(window[k]->offset == first + k);  // held: untouched
     }
     CHECK(fresh_late == 0);
     CHECK(pool.size() > 300);
