@@ -89,7 +89,7 @@ uint32_t Compiler::add(Node n) {
     case Op::TableField: deeper(n.a); break;
     case Op::Cond: deeper(n.a); deeper(n.b); deeper(n.c); break;
     case Op::And: case Op::Or: case Op::Eq: case Op::Ne: case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge:
-    case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Mod: case Op::InValue:
+    case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Mod: case Op::InValue: case Op::CmpFieldTable:
         deeper(n.a); deeper(n.b); break;
     case Op::In: deeper(n.a); [[fallthrough]];
     case Op::Call: case Op::LuaCall:

@@ -174,6 +174,7 @@ bool Evaluator::test(uint32_t i) {
     case Op::Or: return test_child(n.a) || test_child(n.b);
     case Op::Not: return !test(n.a);
     case Op::CmpFieldConst: return cmp_field_const(n);
+    case Op::CmpFieldTable: return cmp_field_table(n);
     default: return test_value(i);
     }
 }
@@ -185,38 +186,18 @@ __attribute__((noinline)) bool Evaluator::cmp_field_slow(const Node& n, JsonRef 
     return compare(n.cmp, from_json(r), from(n.value));
 }
 
-namespace {
-constexpr uint32_t kNoNode = UINT32_MAX;
-
-// The index of the value of member `key` of the document's root object, or kNoNode:
-// the lookup of almost every condition, on the node array (nodes are contiguous)
-// rather than through JsonRef, keys compared by length first.
-inline uint32_t root_member(const JsonDoc& d, std::string_view key) {
-    if (d.empty()) return kNoNode;
-    const JsonDoc::Node* nodes = &d.node(0);
-    if (nodes[0].type != JsonType::Object) return kNoNode;
-    const uint32_t end = nodes[0].end;
-    const auto len = static_cast<uint32_t>(key.size());
-    for (uint32_t i = 1; i < end; i = nodes[i + 1].end) {
-        const JsonDoc::Node& k = nodes[i];
-        if (k.str_len == len && same_bytes(d.str(k).data(), key.data(), len)) return i + 1;
-    }
-    return kNoNode;
-}
-
-// A path of several segments or an index: out of line, so cmp_field_const keeps a
-// small frame for the common single-member case.
+// A path of several segments or an index: out of line, so field_at keeps a small
+// frame for the common single-member case.
 __attribute__((noinline)) uint32_t path_index(const Event& ev, const Node& n) {
     JsonRef r = follow(ev.root(), n.segs, n.nsegs);
     return r.valid() ? r.index() : kNoNode;
 }
-}  // namespace
 
 bool Evaluator::cmp_field_const(const Node& n) const {
     const Event* ev = ctx_.event;
     if (!ev) return false;
     const JsonDoc& d = ev->doc;
-    uint32_t at = n.nsegs == 1 && !n.segs->is_index ? root_member(d, n.segs->key) : path_index(*ev, n);
+    uint32_t at = field_at(*ev, n);
     if (at == kNoNode) return false;
     const JsonDoc::Node& x = d.node(at);
     if (x.type == JsonType::Number && n.value.kind == Kind::Number) [[likely]] {
@@ -236,6 +217,29 @@ bool Evaluator::cmp_field_const(const Node& n) const {
         return eq == (n.cmp == Op::Eq);
     }
     return cmp_field_slow(n, JsonRef(&d, at));
+}
+
+// `field OP table(...).path`: both sides read without building a Val when both are
+// numbers; otherwise the generic comparison, which gives the same answer.
+bool Evaluator::cmp_field_table(const Node& n) {
+    const Event* ev = ctx_.event;
+    if (!ev) return false;
+    TableLookup::Field f = table_lookup_field(p_.nodes[n.b]);
+    uint32_t at = field_at(*ev, p_.nodes[n.a]);
+    if (at == kNoNode) return false;
+    const JsonDoc::Node& x = ev->doc.node(at);
+    if (x.type == JsonType::Number && f.is_number) [[likely]] {
+        double a = x.number, b = f.number;
+        switch (n.cmp) {
+        case Op::Eq: return a == b;
+        case Op::Ne: return a != b;
+        case Op::Lt: return a < b;
+        case Op::Le: return a <= b;
+        case Op::Gt: return a > b;
+        default: return a >= b;
+        }
+    }
+    return compare(n.cmp, from_json(JsonRef(&ev->doc, at)), f.is_number ? Val::num(f.number) : from_json(f.ref));
 }
 
 Val Evaluator::stage_event(const Node& n) const {
@@ -349,7 +353,7 @@ Val Evaluator::eval(uint32_t i) {
     case Op::StageEvent: return stage_event(n);
     case Op::StageAgg: return stage_agg(n);
     case Op::Not: return Val::of(!test(n.a));
-    case Op::And: case Op::Or: case Op::CmpFieldConst: return Val::of(test(i));
+    case Op::And: case Op::Or: case Op::CmpFieldConst: case Op::CmpFieldTable: return Val::of(test(i));
     case Op::Neg: {
         Val v = eval(n.a);
         if (v.kind == Kind::Number) return Val::num(-v.number);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "rules/expr_program.h"
+#include "rules/table_lookup.h"
 
 namespace vigil::expr {
 
@@ -94,6 +95,30 @@ inline JsonRef follow(JsonRef v, const PathSeg* segs, uint32_t n) {
     return v;
 }
 
+constexpr uint32_t kNoNode = UINT32_MAX;
+
+// The index of the value of member `key` of the document's root object, or kNoNode:
+// the lookup of almost every condition, on the node array (nodes are contiguous)
+// rather than through JsonRef, keys compared by length first.
+inline uint32_t root_member(const JsonDoc& d, std::string_view key) {
+    if (d.empty()) return kNoNode;
+    const JsonDoc::Node* nodes = &d.node(0);
+    if (nodes[0].type != JsonType::Object) return kNoNode;
+    const uint32_t end = nodes[0].end;
+    const auto len = static_cast<uint32_t>(key.size());
+    for (uint32_t i = 1; i < end; i = nodes[i + 1].end) {
+        const JsonDoc::Node& k = nodes[i];
+        if (k.str_len == len && same_bytes(d.str(k).data(), key.data(), len)) return i + 1;
+    }
+    return kNoNode;
+}
+
+// The node index of a Field node's value in the event's document, or kNoNode.
+uint32_t path_index(const Event& ev, const Node& n);
+inline uint32_t field_at(const Event& ev, const Node& n) {
+    return n.nsegs == 1 && !n.segs->is_index ? root_member(ev.doc, n.segs->key) : path_index(ev, n);
+}
+
 // Deep equality of two JSON values (objects: same members, any order).
 bool json_equal(JsonRef a, JsonRef b);
 
@@ -108,6 +133,7 @@ public:
         return c.op == Op::CmpFieldConst ? cmp_field_const(c) : test(i);
     }
     bool cmp_field_const(const Node& n) const;  // the fused `field OP literal`
+    bool cmp_field_table(const Node& n);        // the fused `field OP table(...).path`
     // TableLookup::prefetch for the lookup a TableField node will make (its key evaluated the same way).
     void prefetch_table_field(const Node& n);
 
@@ -161,6 +187,7 @@ private:
     Val lua_call(const Node& n);
     Val table_row(const Node& n);
     Val table_field(const Node& n);
+    TableLookup::Field table_lookup_field(const Node& n);
     const TableLookup* table_key(const Node& n, char (&buf)[32], std::string_view& key);
 
 public:

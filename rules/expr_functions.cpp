@@ -99,6 +99,23 @@ Val Evaluator::lua_call(const Node& n) {
 const TableLookup* Evaluator::table_key(const Node& n, char (&buf)[32], std::string_view& key) {
     const TableLookup* t = ctx_.tables ? ctx_.tables : current_table_lookup();
     if (!t) return nullptr;
+    const Node& kn = p_.nodes[n.a];
+    if (kn.op == Op::Field && ctx_.event) {  // the usual key, an event field: read in place, without a Val
+        uint32_t at = field_at(*ctx_.event, kn);
+        if (at == kNoNode) return nullptr;
+        const JsonDoc& d = ctx_.event->doc;
+        const JsonDoc::Node& x = d.node(at);
+        if (x.type == JsonType::String) {
+            key = d.str(x);
+            return t;
+        }
+        if (x.type == JsonType::Number && std::isfinite(x.number)) {
+            key = json_number(buf, x.number);
+            return t;
+        }
+        if (x.type != JsonType::Null) type_error();
+        return nullptr;
+    }
     Val k = eval(n.a);
     if (k.kind == Kind::String) {
         key = sv(k);
@@ -123,13 +140,17 @@ Val Evaluator::table_row(const Node& n) {
 
 // table("name", key).path: Missing when there is no row or no such field.
 Val Evaluator::table_field(const Node& n) {
+    TableLookup::Field f = table_lookup_field(n);
+    return f.is_number ? Val::num(f.number) : from_json(f.ref);
+}
+
+// The answer of a TableField node (nothing found: an invalid ref, not a number).
+TableLookup::Field Evaluator::table_lookup_field(const Node& n) {
     char buf[32];
     std::string_view key;
     const TableLookup* t = table_key(n, buf, key);
     if (!t) return {};
-    TableLookup::Field f =
-        t->lookup_field(n.value.str, key, ctx_.event ? ctx_.event->time : kLookupNow, n.segs, n.nsegs);
-    return f.is_number ? Val::num(f.number) : from_json(f.ref);
+    return t->lookup_field(n.value.str, key, ctx_.event ? ctx_.event->time : kLookupNow, n.segs, n.nsegs);
 }
 
 // The hint for the lookup table_field(n) will make, with the same key.

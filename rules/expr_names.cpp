@@ -394,6 +394,14 @@ uint32_t Compiler::binary(Op op, uint32_t a, uint32_t b, uint32_t pos) {
             n.path = fa ? na.path : nb.path;
             n.value = fa ? nb.value : na.value;
         }
+        bool ta = na.op == Op::Field && nb.op == Op::TableField;
+        bool tb = nb.op == Op::Field && na.op == Op::TableField;
+        if (ta || tb) {  // both operands are kept as nodes; only the comparison is fused
+            n.op = Op::CmpFieldTable;
+            n.cmp = ta ? op : mirror(op);
+            n.a = ta ? a : b;
+            n.b = ta ? b : a;
+        }
     }
     return add(std::move(n));
 }

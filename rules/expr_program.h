@@ -34,6 +34,7 @@ enum class Op : uint8_t {
     Eq, Ne, Lt, Le, Gt, Ge,  // a, b
     Add, Sub, Mul, Div, Mod,  // a, b
     CmpFieldConst,  // cmp (Eq..Ge) between field `path` and constant `value`
+    CmpFieldTable,  // cmp (Eq..Ge) between a: a Field and b: a TableField (`temp > table("d", device).max`)
     In,          // a in args[]
     InValue,     // a in b (an array value)
     Matches,     // a matches regexes[index]
@@ -67,7 +68,7 @@ struct Path {
 
 struct Node {
     Op op = Op::Const;
-    Op cmp = Op::Eq;          // CmpFieldConst
+    Op cmp = Op::Eq;          // CmpFieldConst, CmpFieldTable
     Meta meta = Meta::None;   // Meta, StageEvent
     Fn fn = Fn::Abs;          // Call
     Agg agg = Agg::Sum;       // StageAgg

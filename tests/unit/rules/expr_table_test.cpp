@@ -94,3 +94,55 @@ TEST_CASE("table(): compile errors name the problem and position") {
     // Without a list of tables (no config), any name compiles.
     CHECK(test::error_of(R"(table("anything", d).x > 1)") == "compiled");
 }
+
+// `field OP table(...).path` is compiled to one fused comparison; `(exists(f) ? f : f)`
+// is the same operand through the generic evaluator. Both must agree on the answer and
+// on the type errors counted, for every operator, both operand orders and odd inputs.
+TEST_CASE("table(): the fused field-table comparison answers as the generic one does") {
+    InlineTables t = devices();
+    REQUIRE(t.put("devices", "pump-2", R"({"model":"X300","rated_temp":"hot","limits":null})"));
+    TableScope scope(&t);
+    const char* events[] = {
+        R"({"device":"pump-1","temp":85,"kind":"X200","n":{"v":80}})",
+        R"({"device":"pump-1","temp":80,"kind":"X100","n":{"v":79.5}})",
+        R"({"device":"pump-1","temp":"85","kind":80})",
+        R"({"device":"pump-2","temp":85,"kind":"X300"})",
+        R"({"device":17,"temp":60,"kind":"numeric"})",
+        R"({"device":"pump-9","temp":85})",
+        R"({"device":true,"temp":85})",
+        R"({"device":{"a":1},"temp":85})",
+        R"({"device":null,"temp":null})",
+        R"({"temp":85})",
+        R"([1,2])",
+    };
+    const char* fields[] = {"temp", "kind", "n.v"};
+    const char* table_fields[] = {"rated_temp", "model", "limits"};
+    const char* ops[] = {"==", "!=", "<", "<=", ">", ">="};
+    int checked = 0, fused_true = 0;
+    for (const char* json : events) {
+        auto ev = event(json);
+        for (const char* f : fields) {
+            for (const char* tf : table_fields) {
+                std::string lookup = std::string(R"(table("devices", device).)") + tf;
+                std::string plain = std::string("(exists(") + f + ") ? " + f + " : " + f + ")";
+                for (const char* op : ops) {
+                    for (bool field_first : {true, false}) {
+                        std::string fused = field_first ? std::string(f) + " " + op + " " + lookup
+                                                        : lookup + " " + op + " " + f;
+                        std::string generic = field_first ? plain + " " + op + " " + lookup
+                                                          : lookup + " " + op + " " + plain;
+                        uint64_t fused_errors = 0, generic_errors = 0;
+                        bool a = test::test(fused, ev.get(), &fused_errors);
+                        bool b = test::test(generic, ev.get(), &generic_errors);
+                        CHECK_MESSAGE(a == b, fused << " on " << json);
+                        CHECK_MESSAGE(fused_errors == generic_errors, fused << " on " << json);
+                        ++checked;
+                        fused_true += a;
+                    }
+                }
+            }
+        }
+    }
+    CHECK(checked == 11 * 3 * 3 * 6 * 2);
+    CHECK(fused_true > 20);  // the inputs reach true answers too, not only the missing-row false
+}
