@@ -116,3 +116,31 @@ TEST_CASE("json: the number fast path gives the same doubles as from_chars") {
         if (!same(t)) FAIL_CHECK(t);
     }
 }
+
+// Strings are scanned eight bytes a step: a quote, backslash or control character
+// at each offset of a string of each length from 0 to 40 must stop the scan exactly there.
+TEST_CASE("json: strings of every length, with an escape or a bad byte at every offset") {
+    JsonDoc d;
+    for (size_t len = 0; len <= 40; ++len) {
+        std::string plain(len, 'x');
+        for (size_t k = 0; k < len; ++k) plain[k] = static_cast<char>('a' + k % 26);
+        REQUIRE(d.parse("[\"" + plain + "\",\"" + plain + "\xc3\xa9\"]"));
+        CHECK(d.root().at(0).as_string() == plain);
+        CHECK(d.root().at(1).as_string() == plain + "\xc3\xa9");  // bytes >= 0x80 are plain bytes
+        for (size_t k = 0; k <= len; ++k) {
+            std::string head = plain.substr(0, k), tail = plain.substr(k);
+            REQUIRE_MESSAGE(d.parse("{\"" + head + "\\\"" + tail + "\":\"" + head + "\\\\" + tail + "\\u0041\"}"),
+                            len << " " << k);
+            JsonRef m(&d, 2);  // the member's value (node 1 is its name)
+            CHECK(d.str(d.node(1)) == head + "\"" + tail);
+            CHECK(m.as_string() == head + "\\" + tail + "A");
+            std::string error;
+            size_t at = 0;
+            CHECK_FALSE(d.parse("\"" + head + "\n" + tail + "\"", &error, &at));
+            CHECK(error == "control character in string");
+            CHECK(at == k + 1);
+            CHECK_FALSE(d.parse("\"" + head, &error, &at));
+            CHECK(error == "unterminated string");
+        }
+    }
+}
