@@ -416,6 +416,11 @@ public:
                 if (ev.cmp_field_const(*leaf_[k])) return Value::of(true);
             return Value::of(false);
         case Shape::Test: return Value::of(ev.test(prog_->root));
+        case Shape::Field: {  // a bare field (an aggregate's argument, a payload value): read in place
+            if (!ctx.event) return {};
+            uint32_t at = field_at(*ctx.event, prog_->nodes[prog_->root]);
+            return at == kNoNode ? Value{} : Value::from_json(JsonRef(&ctx.event->doc, at));
+        }
         case Shape::Run: break;
         }
         return ev.run();
@@ -424,8 +429,8 @@ public:
 private:
     // The shapes most conditions have, decided once: a fused `field OP literal`, or
     // a chain of them joined by one of && / || (flattened, so evaluation is a loop
-    // over the comparisons instead of a dispatch per node).
-    enum class Shape : uint8_t { Run, Test, Cmp, AllCmp, AnyCmp };
+    // over the comparisons instead of a dispatch per node); and a bare field.
+    enum class Shape : uint8_t { Run, Test, Cmp, AllCmp, AnyCmp, Field };
     static constexpr uint32_t kMaxLeaves = 8;
 
     bool flatten(uint32_t i, Op join) {
@@ -439,6 +444,10 @@ private:
     }
     void classify() {
         const Node& root = prog_->nodes[prog_->root];
+        if (root.op == Op::Field && root.type != Type::Bool) {  // a typed condition keeps Test's answer
+            shape_ = Shape::Field;
+            return;
+        }
         if (root.type != Type::Bool || prog_->uses_scratch) return;  // Shape::Run
         shape_ = Shape::Test;
         if (root.op == Op::CmpFieldConst) {
