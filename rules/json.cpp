@@ -40,8 +40,10 @@ private:
         err_at_ = p_;
         return false;
     }
-    void skip_ws() {
-        while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+    void skip_ws() {  // compact JSON has none: one compare in the common case
+        while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
+               (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t'))
+            ++p_;
     }
     bool literal(const char* word, size_t n) {
         if (static_cast<size_t>(end_ - p_) < n || std::memcmp(p_, word, n) != 0) return error("invalid literal");
@@ -73,18 +75,41 @@ private:
         }
     }
 
+    // Numbers of the form -?D+(.D+)? with at most 15 digits (Clinger's fast path: an
+    // exact integer m < 2^53 over an exact power of ten, so one IEEE division gives
+    // the correctly rounded value from_chars would) are read in one pass; anything
+    // else (exponents, more digits) goes to from_chars.
     bool number() {
+        static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+                                            1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
         const char* start = p_;
-        if (p_ < end_ && *p_ == '-') ++p_;
-        if (p_ >= end_ || !(*p_ >= '0' && *p_ <= '9')) {
+        bool neg = p_ < end_ && *p_ == '-';
+        if (neg) ++p_;
+        if (p_ >= end_ || !digit(*p_)) {
             p_ = start;
             return error("expected a JSON value");
         }
-        while (p_ < end_ && ((*p_ >= '0' && *p_ <= '9') || *p_ == '.' || *p_ == 'e' || *p_ == 'E' ||
-                             *p_ == '+' || *p_ == '-'))
-            ++p_;
+        uint64_t m = 0;
+        const char* q = p_;
+        while (q < end_ && digit(*q)) m = m * 10 + static_cast<uint64_t>(*q++ - '0');
+        int digits = static_cast<int>(q - p_), frac = 0;
+        if (q < end_ && *q == '.') {
+            const char* f = ++q;
+            while (q < end_ && digit(*q)) m = m * 10 + static_cast<uint64_t>(*q++ - '0');
+            frac = static_cast<int>(q - f);
+            digits += frac;
+        }
         double d = 0;
-        if (!simple_number(start, p_, d)) {
+        bool simple = digits <= 15 && (frac > 0 || q[-1] != '.') &&
+                      !(q < end_ && (*q == 'e' || *q == 'E' || *q == '+' || *q == '-' || *q == '.'));
+        if (simple) {
+            d = static_cast<double>(m);
+            if (frac) d /= kPow10[frac];
+            if (neg) d = -d;
+            p_ = q;
+        } else {
+            while (p_ < end_ && (digit(*p_) || *p_ == '.' || *p_ == 'e' || *p_ == 'E' || *p_ == '+' || *p_ == '-'))
+                ++p_;
             auto [ptr, ec] = std::from_chars(start, p_, d);
             if (ec != std::errc() || ptr != p_) {
                 p_ = start;
@@ -95,32 +120,7 @@ private:
         doc_.nodes_[i].number = d;
         return true;
     }
-
-    // Clinger's fast path: -?D+(.D+)? with at most 15 digits is an exact integer
-    // m < 2^53 over an exact power of ten, so one IEEE division gives the correctly
-    // rounded value from_chars would. Anything else goes to from_chars.
-    static bool simple_number(const char* p, const char* end, double& out) {
-        static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
-                                            1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-        bool neg = p < end && *p == '-';
-        if (neg) ++p;
-        uint64_t m = 0;
-        int digits = 0, frac = 0;
-        const char* q = p;
-        while (q < end && *q >= '0' && *q <= '9') m = m * 10 + static_cast<uint64_t>(*q++ - '0'), ++digits;
-        if (q == p) return false;
-        if (q < end && *q == '.') {
-            const char* f = ++q;
-            while (q < end && *q >= '0' && *q <= '9') m = m * 10 + static_cast<uint64_t>(*q++ - '0'), ++digits;
-            frac = static_cast<int>(q - f);
-            if (frac == 0) return false;
-        }
-        if (q != end || digits > 15) return false;
-        double d = static_cast<double>(m);
-        if (frac) d /= kPow10[frac];
-        out = neg ? -d : d;
-        return true;
-    }
+    static bool digit(char c) { return c >= '0' && c <= '9'; }
 
     static int hex(char c) {
         if (c >= '0' && c <= '9') return c - '0';
@@ -313,12 +313,6 @@ private:
     const char* err_at_ = nullptr;
     const char* err_ = "";
 };
-
-uint32_t JsonDoc::push(JsonType t) {
-    uint32_t i = static_cast<uint32_t>(nodes_.size());
-    nodes_.push_back(Node{t, false, i + 1, 0, 0, 0, 0.0});
-    return i;
-}
 
 bool JsonDoc::parse(std::string_view text, std::string* error, size_t* error_offset) {
     clear();

@@ -102,7 +102,11 @@ public:
 
 private:
     friend class JsonParser;
-    uint32_t push(JsonType t);
+    uint32_t push(JsonType t) {
+        auto i = static_cast<uint32_t>(nodes_.size());
+        nodes_.push_back(Node{t, false, i + 1, 0, 0, 0, 0.0});
+        return i;
+    }
     void added_value();
 
     std::vector<Node> nodes_;
