@@ -6,11 +6,12 @@
 // Guarantees: pointers to values stay valid until their key is erased.
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "rules/hash.h"
 
 namespace vigil {
 
@@ -77,7 +78,7 @@ private:
         uint64_t hash = 0;
         std::unique_ptr<V> value;
     };
-    static uint64_t hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+    static uint64_t hash(std::string_view key) { return index_hash(key); }
     size_t mask() const { return slots_.size() - 1; }
     void grow() {
         std::vector<Slot> old = std::move(slots_);

@@ -39,7 +39,7 @@ private:
     uint64_t h_;
 };
 
-// A fast hash for in-memory indexes (key slots, the table cache), inline: 8 bytes
+// A fast hash for in-memory indexes (pattern and window keys, the table cache), inline: 8 bytes
 // per 64x64->128-bit multiply. Not stable across versions: never store it.
 inline uint64_t index_hash(std::string_view s) {
     auto load64 = [](const char* p) {
