@@ -183,12 +183,24 @@ JsonRef TableView::lookup(std::string_view table, std::string_view key, int64_t 
     return best ? best->root() : JsonRef();
 }
 
+TableView::Site TableView::site(std::string_view table, const expr::PathSeg* segs, uint32_t nsegs,
+                                uint64_t id) const {
+    if (id && sites_[id % 64].id == id) return sites_[id % 64];
+    Site s;
+    s.id = id;
+    s.table = &table_cache(table);
+    s.projection = s.table->history ? nullptr : &s.table->projection(segs, nsegs);
+    if (id) sites_[id % 64] = s;
+    return s;
+}
+
 TableView::Field TableView::lookup_field(std::string_view table, std::string_view key, int64_t at,
-                                         const expr::PathSeg* segs, uint32_t nsegs) const {
-    TableCache& t = table_cache(table);
-    if (t.history) return TableLookup::lookup_field(table, key, at, segs, nsegs);  // the row depends on `at`
+                                         const expr::PathSeg* segs, uint32_t nsegs, uint64_t id) const {
+    const Site site = this->site(table, segs, nsegs, id);
+    if (!site.projection) return TableLookup::lookup_field(table, key, at, segs, nsegs);  // the row depends on `at`
     ++lookups_;
-    Projection& p = t.projection(segs, nsegs);
+    TableCache& t = *site.table;
+    Projection& p = *site.projection;
     uint64_t h = key_hash(key);
     Slot* s = p.answers.find(key, h, t.entries);
     if (!s) {
@@ -199,10 +211,10 @@ TableView::Field TableView::lookup_field(std::string_view table, std::string_vie
     return field(t, *s);
 }
 
-void TableView::prefetch(std::string_view table, std::string_view key, const expr::PathSeg* segs,
-                         uint32_t nsegs) const {
-    TableCache& t = table_cache(table);
-    if (!t.history) t.projection(segs, nsegs).answers.prefetch(key_hash(key));
+void TableView::prefetch(std::string_view table, std::string_view key, const expr::PathSeg* segs, uint32_t nsegs,
+                         uint64_t id) const {
+    const Site site = this->site(table, segs, nsegs, id);
+    if (site.projection) site.projection->answers.prefetch(key_hash(key));
 }
 
 void TableView::refresh(std::string_view table, std::string_view key) {
@@ -221,6 +233,7 @@ void TableView::refresh(std::string_view table, std::string_view key) {
 
 void TableView::clear_all() {
     for (auto& t : tables_) t->clear();
+    for (Site& s : sites_) s = Site{};  // their projections are gone
     cached_ = 0;
 }
 

@@ -65,11 +65,11 @@ public:
 
     JsonRef lookup(std::string_view table, std::string_view key, int64_t at) const override;
     Field lookup_field(std::string_view table, std::string_view key, int64_t at, const expr::PathSeg* segs,
-                       uint32_t nsegs) const override;
+                       uint32_t nsegs, uint64_t site = 0) const override;
     // Prefetches the field cache slot of (table, path, key): the slot where
     // lookup_field's probe starts.
-    void prefetch(std::string_view table, std::string_view key, const expr::PathSeg* segs,
-                  uint32_t nsegs) const override;
+    void prefetch(std::string_view table, std::string_view key, const expr::PathSeg* segs, uint32_t nsegs,
+                  uint64_t site = 0) const override;
     // Ends the batch: the read snapshot is closed; the rows changed in the store since
     // are re-read (all cached rows dropped when more changed than the store's change
     // log holds, or the cache outgrew max_cached_rows).
@@ -139,6 +139,15 @@ private:
         void clear();
     };
     TableCache& table_cache(std::string_view table) const;
+    // The table and (unless it keeps history) the projection of a field lookup, found
+    // by name and path once per site, then by the site's number: a per-event lookup
+    // compares no names. Forgotten when projections are dropped (clear_all).
+    struct Site {
+        uint64_t id = 0;
+        TableCache* table = nullptr;
+        Projection* projection = nullptr;  // null for a table with history
+    };
+    Site site(std::string_view table, const expr::PathSeg* segs, uint32_t nsegs, uint64_t id) const;
     uint32_t row(TableCache& t, std::string_view key, uint64_t h) const;
     // Reads the entry's row (or versions) from LMDB, replacing what it held.
     void read(const TableCache& t, Entry& e) const;
@@ -155,6 +164,7 @@ private:
     mutable std::unique_ptr<TableReader> reader_;
     mutable std::vector<std::unique_ptr<TableCache>> tables_;
     mutable TableCache* last_ = nullptr;  // the table of the last lookup
+    mutable Site sites_[64];              // by site number modulo 64
     mutable size_t cached_ = 0;
     mutable uint64_t generation_ = 0;
     mutable uint64_t lookups_ = 0, reads_ = 0;

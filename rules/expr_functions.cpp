@@ -150,14 +150,14 @@ TableLookup::Field Evaluator::table_lookup_field(const Node& n) {
     std::string_view key;
     const TableLookup* t = table_key(n, buf, key);
     if (!t) return {};
-    return t->lookup_field(n.value.str, key, ctx_.event ? ctx_.event->time : kLookupNow, n.segs, n.nsegs);
+    return t->lookup_field(n.value.str, key, ctx_.event ? ctx_.event->time : kLookupNow, n.segs, n.nsegs, n.site);
 }
 
 // The hint for the lookup table_field(n) will make, with the same key.
 void Evaluator::prefetch_table_field(const Node& n) {
     char buf[32];
     std::string_view key;
-    if (const TableLookup* t = table_key(n, buf, key)) t->prefetch(n.value.str, key, n.segs, n.nsegs);
+    if (const TableLookup* t = table_key(n, buf, key)) t->prefetch(n.value.str, key, n.segs, n.nsegs, n.site);
 }
 
 }  // namespace vigil::expr

@@ -14,6 +14,7 @@
 #include <regex>
 
 #include "rules/expr_compile.h"
+#include "rules/table_lookup.h"
 
 namespace vigil::expr {
 
@@ -294,6 +295,7 @@ uint32_t Compiler::parse_postfix() {
     if (prog_.nodes[x].op == Op::Table) {  // table("t", k).field: one lookup of the field
         prog_.nodes[x].op = Op::TableField;
         prog_.nodes[x].path = add_path(std::move(p));
+        prog_.nodes[x].site = TableLookup::new_site();
         return x;
     }
     Node n;

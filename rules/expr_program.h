@@ -83,6 +83,7 @@ struct Node {
     uint32_t pos = 0;         // offset in the source text (for diagnostics)
     uint16_t depth = 1;
     Value value;              // Const, CmpFieldConst (strings point into Program::strings)
+    uint64_t site = 0;        // TableField: TableLookup::new_site()
 };
 
 struct Program {

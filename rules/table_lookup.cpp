@@ -1,6 +1,8 @@
 // The thread's table lookup and inline tables (rules/table_lookup.h).
 #include "rules/table_lookup.h"
 
+#include <atomic>
+
 #include <algorithm>
 
 #include "rules/expr_eval.h"
@@ -24,8 +26,13 @@ TableLookup::Field TableLookup::field_of(JsonRef ref) {
 }
 
 TableLookup::Field TableLookup::lookup_field(std::string_view table, std::string_view key, int64_t at,
-                                             const expr::PathSeg* segs, uint32_t nsegs) const {
+                                             const expr::PathSeg* segs, uint32_t nsegs, uint64_t) const {
     return field_of(expr::follow(lookup(table, key, at), segs, nsegs));
+}
+
+uint64_t TableLookup::new_site() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 TableScope::TableScope(const TableLookup* lookup) : previous_(t_lookup) { t_lookup = lookup; }

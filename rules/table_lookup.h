@@ -49,13 +49,18 @@ public:
         bool is_number = false;  // the field is a number, and `number` its value (ref may be left invalid)
         double number = 0;
     };
+    // `site` names the expression's lookup (`table("t", KEY).path` in one compiled
+    // expression: table and path fixed), unique in the process and never reused, so
+    // an implementation may remember what it resolved for it; 0: unnamed.
     virtual Field lookup_field(std::string_view table, std::string_view key, int64_t at, const expr::PathSeg* segs,
-                               uint32_t nsegs) const;
+                               uint32_t nsegs, uint64_t site = 0) const;
     // The Field of `ref` (the number read out when it is one).
     static Field field_of(JsonRef ref);
     // A hint that lookup_field(table, key, ..., segs, nsegs) comes soon: TableView
     // prefetches the cache slot it will read, so the cache miss overlaps other work.
-    virtual void prefetch(std::string_view, std::string_view, const expr::PathSeg*, uint32_t) const {}
+    virtual void prefetch(std::string_view, std::string_view, const expr::PathSeg*, uint32_t, uint64_t = 0) const {}
+    // A process-unique, never reused site number (the expression compiler's).
+    static uint64_t new_site();
 };
 
 // The lookup installed on this thread (null: none, every lookup gives null).

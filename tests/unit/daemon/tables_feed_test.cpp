@@ -282,3 +282,42 @@ TEST_CASE("table view: a change re-reads only the changed rows, more changes tha
     CHECK(t_of("b") == -1);  // not in the file: deleted
     CHECK(view.reads() == 9);
 }
+
+// A compiled lookup is resolved to its table and field cache once (by its site
+// number), then reused: through many sites sharing the view's 64 memo slots, and
+// across a dropped cache (whose field caches the memo pointed to).
+TEST_CASE("table view: compiled lookups keep their answers across many sites and a dropped cache") {
+    test::TempDir tmp;
+    std::string err;
+    auto store = TableStore::open(tmp.path() + "/tables", 16ULL << 20, false, &err);
+    REQUIRE_MESSAGE(store, err);
+    std::vector<TableWrite> rows = {{"devices", "p1", R"({"t":1,"m":2})", false, 0},
+                                    {"models", "p1", R"({"t":3,"m":4})", false, 0}};
+    REQUIRE(store->apply(rows, 1).ok);
+    TableView view(*store, {}, 1);  // at most one cached row: each end_batch() drops the cache
+    TableScope scope(&view);
+    std::vector<ExprPtr> exprs;
+    std::vector<double> want;
+    for (int i = 0; i < 100; ++i) {  // 100 sites: several share each memo slot
+        const char* table = i % 2 ? "models" : "devices";
+        const char* field = i % 3 ? "t" : "m";
+        auto c = test::compile(std::string("table(\"") + table + "\", d)." + field);
+        REQUIRE(c.expr);
+        exprs.push_back(c.expr);
+        want.push_back((i % 2 ? 3 : 1) + (i % 3 ? 0 : 1));
+    }
+    auto ev = test::event(R"({"d":"p1"})");
+    EvalContext ctx;
+    ctx.event = ev.get();
+    for (int round = 0; round < 3; ++round) {
+        CAPTURE(round);
+        for (size_t i = 0; i < exprs.size(); ++i) CHECK(exprs[i]->eval(ctx).number == want[i]);
+        for (size_t i = exprs.size(); i-- > 0;) CHECK(exprs[i]->eval(ctx).number == want[i]);
+        view.end_batch();
+    }
+    REQUIRE(store->apply({{"devices", "p1", R"({"t":10,"m":20})", false, 0}}, 2).ok);
+    view.end_batch();
+    CHECK(exprs[0]->eval(ctx).number == 20);
+    CHECK(exprs[2]->eval(ctx).number == 10);
+    CHECK(exprs[1]->eval(ctx).number == 3);
+}

@@ -18,8 +18,8 @@ namespace {
 class Hints final : public TableLookup {
 public:
     JsonRef lookup(std::string_view, std::string_view, int64_t) const override { return {}; }
-    void prefetch(std::string_view table, std::string_view key, const expr::PathSeg* segs,
-                  uint32_t nsegs) const override {
+    void prefetch(std::string_view table, std::string_view key, const expr::PathSeg* segs, uint32_t nsegs,
+                  uint64_t) const override {
         std::string h = std::string(table) + "/" + std::string(key);
         for (uint32_t i = 0; i < nsegs; ++i) h += "." + segs[i].key;
         log.push_back(h);
