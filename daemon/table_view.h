@@ -10,7 +10,8 @@
 // (`table("devices", device).rated_temp`, lookup_field) has its own cache per
 // (table, path) whose slot holds the key and a number field's value: one probe,
 // one cache line, and the row is not touched. prefetch() reads that slot ahead
-// (patterns/engine.h, Lookahead).
+// (patterns/engine.h, Lookahead). A lookup naming its site (TableLookup::lookup_field)
+// finds its table and field cache from the site number after the first time.
 //
 // Time (docs/tables.md): lookup(table, key, at) answers with the latest row,
 // except for the tables named in `as_of` (replay of tables with `history`), which
