@@ -4,7 +4,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace vigil {
 
@@ -111,7 +113,15 @@ private:
             while (p_ < end_ && (digit(*p_) || *p_ == '.' || *p_ == 'e' || *p_ == 'E' || *p_ == '+' || *p_ == '-'))
                 ++p_;
             auto [ptr, ec] = std::from_chars(start, p_, d);
-            if (ec != std::errc() || ptr != p_) {
+            if (ec == std::errc::result_out_of_range && ptr == p_) {
+                // Too small (1e-400: valid JSON, read as 0 with its sign) or too large
+                // (1e400: no double holds it); from_chars does not say which, strtod does.
+                d = std::strtod(std::string(start, p_).c_str(), nullptr);
+                if (!std::isfinite(d)) {
+                    p_ = start;
+                    return error("number out of range");
+                }
+            } else if (ec != std::errc() || ptr != p_) {
                 p_ = start;
                 return error("invalid number");
             }

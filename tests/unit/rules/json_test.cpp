@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -56,6 +57,8 @@ TEST_CASE("json: errors name the byte offset and the reason") {
         {"[1-2]", 1, "invalid number"},
         {"[12345678901234567.5.]", 1, "invalid number"},
         {"[1x]", 2, "expected ',' or ']' in array"},
+        {"[1e400]", 1, "number out of range"},
+        {"[-1e999999999999]", 1, "number out of range"},
     };
     for (const auto& b : bad) {
         JsonDoc d;
@@ -95,6 +98,17 @@ TEST_CASE("json: building a document by hand and copying values between document
 // Numbers of at most 15 digits without an exponent take a fast path in the parser
 // (rules/json.cpp, simple_number); it must give the very doubles from_chars gives,
 // for edge cases and for random numbers of every digit count and fraction length.
+TEST_CASE("json: a number too small for a double is 0 with its sign, as JSON readers take it") {
+    JsonDoc d;
+    REQUIRE(d.parse("[1e-400,-1e-400,2.5e-324,1e-310,0.0000001e-999999999]"));
+    CHECK(d.root().at(0).as_number() == 0);
+    CHECK_FALSE(std::signbit(d.root().at(0).as_number()));
+    CHECK(std::signbit(d.root().at(1).as_number()));
+    CHECK(d.root().at(2).as_number() > 0);  // the smallest denormal, not 0
+    CHECK(d.root().at(3).as_number() == 1e-310);
+    CHECK(d.root().at(4).as_number() == 0);
+}
+
 TEST_CASE("json: the number fast path gives the same doubles as from_chars") {
     auto same = [](const std::string& text) {
         JsonDoc d;
