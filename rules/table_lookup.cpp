@@ -1,9 +1,8 @@
 // The thread's table lookup and inline tables (rules/table_lookup.h).
 #include "rules/table_lookup.h"
 
-#include <atomic>
-
 #include <algorithm>
+#include <atomic>
 
 #include "rules/expr_eval.h"
 
