@@ -114,16 +114,7 @@ bool Evaluator::equal(const Val& a, const Val& b) const {
 
 bool Evaluator::compare(Op op, const Val& a, const Val& b) const {
     if (a.kind == Kind::Missing || b.kind == Kind::Missing) return false;
-    if (a.kind == Kind::Number && b.kind == Kind::Number) {
-        switch (op) {
-        case Op::Eq: return a.number == b.number;
-        case Op::Ne: return a.number != b.number;
-        case Op::Lt: return a.number < b.number;
-        case Op::Le: return a.number <= b.number;
-        case Op::Gt: return a.number > b.number;
-        default: return a.number >= b.number;
-        }
-    }
+    if (a.kind == Kind::Number && b.kind == Kind::Number) return compare_numbers(op, a.number, b.number);
     if (op == Op::Eq || op == Op::Ne) {
         bool nulls = a.kind == Kind::Null || b.kind == Kind::Null;
         if (a.kind != b.kind && !nulls) {
@@ -201,15 +192,7 @@ bool Evaluator::cmp_field_const(const Node& n) const {
     if (at == kNoNode) return false;
     const JsonDoc::Node& x = d.node(at);
     if (x.type == JsonType::Number && n.value.kind == Kind::Number) [[likely]] {
-        double a = x.number, b = n.value.number;
-        switch (n.cmp) {
-        case Op::Eq: return a == b;
-        case Op::Ne: return a != b;
-        case Op::Lt: return a < b;
-        case Op::Le: return a <= b;
-        case Op::Gt: return a > b;
-        default: return a >= b;
-        }
+        return compare_numbers(n.cmp, x.number, n.value.number);
     }
     if (x.type == JsonType::String && n.value.kind == Kind::String && (n.cmp == Op::Eq || n.cmp == Op::Ne)) {
         std::string_view b = n.value.str;
@@ -229,15 +212,7 @@ bool Evaluator::cmp_field_table(const Node& n) {
     if (at == kNoNode) return false;
     const JsonDoc::Node& x = ev->doc.node(at);
     if (x.type == JsonType::Number && f.is_number) [[likely]] {
-        double a = x.number, b = f.number;
-        switch (n.cmp) {
-        case Op::Eq: return a == b;
-        case Op::Ne: return a != b;
-        case Op::Lt: return a < b;
-        case Op::Le: return a <= b;
-        case Op::Gt: return a > b;
-        default: return a >= b;
-        }
+        return compare_numbers(n.cmp, x.number, f.number);
     }
     return compare(n.cmp, from_json(JsonRef(&ev->doc, at)), f.is_number ? Val::num(f.number) : from_json(f.ref));
 }

@@ -95,6 +95,18 @@ inline JsonRef follow(JsonRef v, const PathSeg* segs, uint32_t n) {
     return v;
 }
 
+// `a OP b` for a comparison operator (Eq..Ge).
+inline bool compare_numbers(Op op, double a, double b) {
+    switch (op) {
+    case Op::Eq: return a == b;
+    case Op::Ne: return a != b;
+    case Op::Lt: return a < b;
+    case Op::Le: return a <= b;
+    case Op::Gt: return a > b;
+    default: return a >= b;
+    }
+}
+
 constexpr uint32_t kNoNode = UINT32_MAX;
 
 // The index of the value of member `key` of the document's root object, or kNoNode:
