@@ -3,8 +3,8 @@
 // The cache is laid out for the per-event path: per table (found by name, the
 // last one remembered), an open-addressing index of (hash, key, entry); a hit
 // costs one slot, the entry and the row's nodes. A field lookup goes to the
-// table's projection for that path (the last one remembered), whose slot holds the
-// answer: a hit costs one slot.
+// table's projection for that path (found through its site, see Site), whose slot
+// holds the answer: a hit costs one slot.
 #include "daemon/table_view.h"
 
 #include <cstring>
@@ -82,20 +82,18 @@ bool TableView::Projection::same(const expr::PathSeg* segs, uint32_t nsegs) cons
 }
 
 TableView::Projection& TableView::TableCache::projection(const expr::PathSeg* segs, uint32_t nsegs) {
-    if (last && last->same(segs, nsegs)) return *last;
     for (auto& p : projections)
-        if (p->same(segs, nsegs)) return *(last = p.get());
+        if (p->same(segs, nsegs)) return *p;
     auto p = std::make_unique<Projection>();
     p->path.assign(segs, segs + nsegs);
     projections.push_back(std::move(p));
-    return *(last = projections.back().get());
+    return *projections.back();
 }
 
 void TableView::TableCache::clear() {
     rows.clear();
     entries.clear();
     projections.clear();
-    last = nullptr;
 }
 
 TableView::TableView(const TableStore& store, std::set<std::string, std::less<>> as_of, size_t max_cached_rows)

@@ -135,7 +135,6 @@ private:
         Index rows;
         Entries entries;
         std::vector<std::unique_ptr<Projection>> projections;
-        Projection* last = nullptr;  // the projection of the last field lookup
         Projection& projection(const expr::PathSeg* segs, uint32_t nsegs);
         void clear();
     };
