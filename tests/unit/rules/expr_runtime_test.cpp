@@ -1,8 +1,10 @@
 // Runtime guarantees: the scratch buffer discipline, sharing a compiled Expr
 // between threads, and the fused fast paths agreeing with the general ones.
 #include <thread>
+#include <vector>
 
 #include "expr_test_util.h"
+#include "rules/expr_eval.h"
 
 namespace vigil::test {
 
@@ -135,3 +137,18 @@ TEST_CASE("expr: payload values as JSON") {
 }
 
 }  // namespace vigil::test
+
+TEST_CASE("expr: same_bytes finds a difference at every offset of every length, reading only inside") {
+    for (size_t n = 0; n <= 40; ++n) {
+        // Each side sits at the end of its own heap block, so a read past n bytes is an
+        // ASan finding; a byte before it differs too, so a read before is a wrong answer.
+        std::vector<char> a(n + 1, 'x'), b(n + 1, 'y');
+        for (size_t i = 0; i < n; ++i) a[1 + i] = b[1 + i] = static_cast<char>('a' + (i * 7) % 26);
+        CHECK(vigil::expr::same_bytes(a.data() + 1, b.data() + 1, n));
+        for (size_t at = 0; at < n; ++at) {
+            b[1 + at] ^= 0x20;
+            CHECK_MESSAGE(!vigil::expr::same_bytes(a.data() + 1, b.data() + 1, n), n << " " << at);
+            b[1 + at] ^= 0x20;
+        }
+    }
+}
