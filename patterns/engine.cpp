@@ -174,7 +174,7 @@ void PartitionEngine::swap_rules(RuleSetPtr rules, const WarmSource& warm) {
         if (!e.rule->where || e.rule->lua) continue;
         for (size_t j = 0; j < i; ++j) {
             const RuleEntry& l = entries_[j];
-            if (l.where_leader == SIZE_MAX && l.rule->where && !l.rule->lua &&
+            if (l.where_leader == j && l.rule->where && !l.rule->lua &&
                 l.rule->where->source() == e.rule->where->source()) {
                 e.where_leader = j;
                 break;

@@ -158,6 +158,50 @@ TEST_CASE("engine: rules see only their stream and events passing their where") 
     CHECK(f.calls.log == V{"r:yes@1/k", "r:wm=1", "r:wm=2"});
 }
 
+namespace {
+// `type == "a"` that counts its evaluations.
+class CountingWhere : public FieldIs {
+public:
+    CountingWhere(std::string value, int* count) : FieldIs("type", std::move(value)), count_(count) {}
+    Value eval(const EvalContext& ctx) const override {
+        ++*count_;
+        return FieldIs::eval(ctx);
+    }
+
+private:
+    int* count_;
+};
+}  // namespace
+
+TEST_CASE("engine: rules whose where has the same text evaluate it once per event") {
+    int same = 0, other = 0;
+    auto set = std::make_shared<RuleSet>();
+    for (const char* id : {"r1", "r2", "r3"}) {
+        auto r = pattern_rule({stage({.name = "a"})}, id);
+        r->stream = "s";
+        r->where = std::make_shared<CountingWhere>("a", &same);  // separate objects, one text
+        set->rules.push_back(r);
+    }
+    auto r4 = pattern_rule({stage({.name = "a"})}, "r4");
+    r4->stream = "s";
+    r4->where = std::make_shared<CountingWhere>("b", &other);
+    set->rules.push_back(r4);
+    Calls calls;
+    g_calls = &calls;
+    ManualClock clock;
+    VectorAlertSink sink;
+    PartitionEngine engine(set, {spec("s", 0)}, clock, sink, &recording);
+    engine.push(event("a", 1, "e1"));
+    engine.push(event("b", 2, "e2"));
+    engine.push(event("a", 3, "e3"));
+    CHECK(same == 3);
+    CHECK(other == 3);
+    V seen;
+    for (const auto& line : calls.log)
+        if (line.find("wm=") == std::string::npos) seen.push_back(line);
+    CHECK(seen == V{"r1:e1@1/k", "r2:e1@1/k", "r3:e1@1/k", "r4:e2@2/k", "r1:e3@3/k", "r2:e3@3/k", "r3:e3@3/k"});
+}
+
 TEST_CASE("engine: a rule keyed differently from its stream is regrouped by its own key") {
     auto r = rule_r();
     FieldPath p;
