@@ -168,47 +168,51 @@ private:
         }
     }
 
-    // Moves p_ to the first '"', '\\' or control character from p_ (or to the end):
-    // eight bytes a step. In each of the three byte tests the lowest flagged byte is a
-    // true match (a borrow can only flag bytes above one), so the first flagged byte
-    // of the three together is the first stop.
-    void scan_plain() {
+    // The first '"', '\\' or control character from `p` (or `end`): eight bytes a
+    // step. In each of the three byte tests the lowest flagged byte is a true match (a
+    // borrow can only flag bytes above one), so the first flagged byte of the three
+    // together is the first stop.
+    static const char* scan_plain(const char* p, const char* end) {
         if constexpr (std::endian::native == std::endian::little) {
             constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-            while (end_ - p_ >= 8) {
+            while (end - p >= 8) {
                 uint64_t v;
-                std::memcpy(&v, p_, 8);
+                std::memcpy(&v, p, 8);
                 uint64_t q = v ^ (kOnes * '"'), b = v ^ (kOnes * '\\');
                 uint64_t m = (((q - kOnes) & ~q) | ((b - kOnes) & ~b) | ((v - kOnes * 0x20) & ~v)) & kHigh;
-                if (m) {
-                    p_ += std::countr_zero(m) / 8;
-                    return;
-                }
-                p_ += 8;
+                if (m) return p + std::countr_zero(m) / 8;
+                p += 8;
             }
         }
-        while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) ++p_;
+        while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) ++p;
+        return p;
     }
 
     // A string without escapes is its bytes in the document's copy of the text
     // (JsonDoc::parse starts strings_ with it); one with escapes is decoded and
     // appended after that copy.
+    // (The cursor is a local here: p_ is a member, which the compiler would store
+    // and reload around every write to the document.)
     bool string(uint32_t node) {
-        ++p_;  // opening quote
-        const char* start = p_;
-        scan_plain();
-        if (p_ < end_ && *p_ == '"') {
-            doc_.nodes_[node].str_off = static_cast<uint32_t>(start - begin_);
-            doc_.nodes_[node].str_len = static_cast<uint32_t>(p_ - start);
-            ++p_;
+        const char* start = p_ + 1;  // past the opening quote
+        const char* p = scan_plain(start, end_);
+        if (p < end_ && *p == '"') [[likely]] {
+            JsonDoc::Node& n = doc_.nodes_[node];
+            n.str_off = static_cast<uint32_t>(start - begin_);
+            n.str_len = static_cast<uint32_t>(p - start);
+            p_ = p + 1;
             return true;
         }
+        p_ = start;
+        return escaped_string(node);
+    }
+
+    __attribute__((noinline)) bool escaped_string(uint32_t node) {
         std::string& s = doc_.strings_;
         uint32_t off = static_cast<uint32_t>(s.size());
-        p_ = start;
         for (;;) {
             const char* run = p_;
-            scan_plain();
+            p_ = scan_plain(p_, end_);
             s.append(run, static_cast<size_t>(p_ - run));
             if (p_ >= end_) return error("unterminated string");
             char c = *p_;
