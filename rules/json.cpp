@@ -46,10 +46,12 @@ private:
         err_at_ = p_;
         return false;
     }
-    void skip_ws() {  // compact JSON has none: one compare in the common case
-        while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
-               (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t'))
-            ++p_;
+    void skip_ws() { p_ = ws(p_); }
+    const char* ws(const char* p) const {  // compact JSON has none: one compare in the common case
+        while (p < end_ && static_cast<unsigned char>(*p) <= ' ' &&
+               (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+            ++p;
+        return p;
     }
     bool literal(const char* word, size_t n) {
         if (static_cast<size_t>(end_ - p_) < n || std::memcmp(p_, word, n) != 0) return error("invalid literal");
@@ -206,20 +208,29 @@ private:
     // A string without escapes is its bytes in the document's copy of the text
     // (JsonDoc::parse starts strings_ with it); one with escapes is decoded and
     // appended after that copy.
-    // (The cursor is a local here: p_ is a member, which the compiler would store
-    // and reload around every write to the document.)
     bool string(uint32_t node) {
-        const char* start = p_ + 1;  // past the opening quote
-        const char* p = scan_plain(start, end_);
-        if (p < end_ && *p == '"') [[likely]] {
+        const char* p = p_;
+        if (!plain_string(p, node)) return false;
+        p_ = p;
+        return true;
+    }
+    // The string at `p` (its opening quote) into node `node`; `p` moves past it. The
+    // cursor is a local: p_ is a member, which the compiler would store and reload
+    // around every write to the document.
+    bool plain_string(const char*& p, uint32_t node) {
+        const char* start = p + 1;
+        const char* q = scan_plain(start, end_);
+        if (q < end_ && *q == '"') [[likely]] {
             JsonDoc::Node& n = doc_.nodes_[node];
             n.str_off = static_cast<uint32_t>(start - begin_);
-            n.str_len = static_cast<uint32_t>(p - start);
-            p_ = p + 1;
+            n.str_len = static_cast<uint32_t>(q - start);
+            p = q + 1;
             return true;
         }
         p_ = start;
-        return escaped_string(node);
+        if (!escaped_string(node)) return false;
+        p = p_;
+        return true;
     }
 
     __attribute__((noinline)) bool escaped_string(uint32_t node) {
@@ -309,28 +320,6 @@ private:
         doc_.nodes_[i].count = count;
         doc_.nodes_[i].end = static_cast<uint32_t>(doc_.nodes_.size());
         return true;
-    }
-    // The string at `p` (its opening quote) into node `node`; `p` moves past it.
-    bool plain_string(const char*& p, uint32_t node) {
-        const char* start = p + 1;
-        const char* q = scan_plain(start, end_);
-        if (q < end_ && *q == '"') [[likely]] {
-            JsonDoc::Node& n = doc_.nodes_[node];
-            n.str_off = static_cast<uint32_t>(start - begin_);
-            n.str_len = static_cast<uint32_t>(q - start);
-            p = q + 1;
-            return true;
-        }
-        p_ = start;
-        if (!escaped_string(node)) return false;
-        p = p_;
-        return true;
-    }
-    const char* ws(const char* p) const {
-        while (p < end_ && static_cast<unsigned char>(*p) <= ' ' &&
-               (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-            ++p;
-        return p;
     }
     bool error_at(const char* p, const char* msg) {
         p_ = p;
