@@ -37,7 +37,7 @@ std::unique_ptr<EventLog> open_log(const Tmp& t) {
     return log;
 }
 
-std::vector<uint64_t> raise(EventLog& log, int n, int first = 0) {
+std::vector<uint64_t> append_alerts(EventLog& log, int n, int first = 0) {
     CommitBatch b;
     for (int i = first; i < first + n; ++i) {
         AlertWrite a;
@@ -64,14 +64,14 @@ TEST_CASE("outbox limit: block refuses while the outbox is full and lets the wor
     Tmp t;
     auto log = open_log(t);
     OutboxLimit limit(*log, 5, OutboxFullPolicy::Block);
-    auto seqs = raise(*log, 4);
+    auto seqs = append_alerts(*log, 4);
     CHECK(limit.depth() == 4);
     CHECK(limit.admit(0ms));
     CHECK_FALSE(limit.blocked());
     CHECK_FALSE(limit.admit(0ms, 1));  // a commit in flight with one alert fills it
     CHECK(limit.blocked());
     CHECK(limit.admit(0ms));
-    raise(*log, 1, 4);
+    append_alerts(*log, 1, 4);
     CHECK(limit.depth() == 5);
     CHECK_FALSE(limit.admit(0ms));
     CHECK(limit.blocked());
@@ -95,7 +95,7 @@ TEST_CASE("outbox limit: drop_oldest never blocks, deletes the oldest entries be
     Tmp t;
     auto log = open_log(t);
     OutboxLimit limit(*log, 5, OutboxFullPolicy::DropOldest);
-    auto seqs = raise(*log, 8);
+    auto seqs = append_alerts(*log, 8);
     CHECK(limit.admit(0ms));
     CHECK_FALSE(limit.blocked());
     CHECK(limit.enforce() == 3);
@@ -107,7 +107,7 @@ TEST_CASE("outbox limit: drop_oldest never blocks, deletes the oldest entries be
     CHECK(left.back().seq == seqs[7]);
     CHECK(alert_count(*log) == 8);       // all stay in the alert store
     CHECK(limit.enforce() == 0);         // at the bound: nothing more
-    raise(*log, 2, 8);
+    append_alerts(*log, 2, 8);
     CHECK(limit.enforce() == 2);
     CHECK(limit.dropped() == 5);
     CHECK(limit.blocked_seconds() == 0);
@@ -116,7 +116,7 @@ TEST_CASE("outbox limit: drop_oldest never blocks, deletes the oldest entries be
     left.clear();
     REQUIRE(log->outbox_scan(0, 0, left).ok);
     uint64_t in_flight = left.front().seq;
-    raise(*log, 2, 10);
+    append_alerts(*log, 2, 10);
     CHECK(limit.enforce([&](uint64_t seq) { return seq == in_flight; }) == 2);
     left.clear();
     REQUIRE(log->outbox_scan(0, 0, left).ok);
