@@ -95,9 +95,6 @@ TEST_CASE("json: building a document by hand and copying values between document
     CHECK(d.root().size() == 3);
 }
 
-// Numbers of at most 15 digits without an exponent take a fast path in the parser
-// (rules/json.cpp, simple_number); it must give the very doubles from_chars gives,
-// for edge cases and for random numbers of every digit count and fraction length.
 TEST_CASE("json: a number too small for a double is 0 with its sign, as JSON readers take it") {
     JsonDoc d;
     REQUIRE(d.parse("[1e-400,-1e-400,2.5e-324,1e-310,0.0000001e-999999999]"));
@@ -109,6 +106,9 @@ TEST_CASE("json: a number too small for a double is 0 with its sign, as JSON rea
     CHECK(d.root().at(4).as_number() == 0);
 }
 
+// Numbers of at most 15 digits without an exponent take a fast path in the parser
+// (rules/json.cpp, JsonParser::number); it must give the very doubles from_chars gives,
+// for edge cases and for random numbers of every digit count and fraction length.
 TEST_CASE("json: the number fast path gives the same doubles as from_chars") {
     auto same = [](const std::string& text) {
         JsonDoc d;
