@@ -39,8 +39,7 @@ std::vector<Event> make_events(const char* kind, size_t n) {
                           R"({"card_id":"c%zu","amount":%.2f,"merchant":"m%zu","country":"FR","ts":%zu})", i % 97,
                           static_cast<double>(i % 7) * 0.75, i % 5, 1700000000000 + i);
         }
-        e.payload = buf;
-        e.doc.parse(e.payload);
+        e.doc.parse(buf);
         e.time = static_cast<int64_t>(1700000000000 + i);
     }
     return events;

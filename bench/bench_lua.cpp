@@ -105,9 +105,9 @@ end)";
         e->key = "dev" + std::to_string(i % kKeys);
         e->time = i;
         e->offset = static_cast<uint64_t>(i);
-        e->payload = "{\"device\":\"" + e->key + "\",\"metric\":\"temperature\",\"value\":" +
+        const std::string payload_text = "{\"device\":\"" + e->key + "\",\"metric\":\"temperature\",\"value\":" +
                      std::to_string(i % 100) + ",\"ts\":" + std::to_string(i) + "}";
-        e->doc.parse(e->payload);
+        e->doc.parse(payload_text);
         events.push_back(std::move(e));
     }
     ManualClock clock;

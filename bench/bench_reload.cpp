@@ -41,8 +41,8 @@ EventPtr event(int key, int v, int64_t t) {
     ev->stream = "s";
     ev->key = "k" + std::to_string(key);
     ev->time = t;
-    ev->payload = "{\"k\":\"" + ev->key + "\",\"v\":" + std::to_string(v) + "}";
-    ev->doc.parse(ev->payload);
+    const std::string payload_text = "{\"k\":\"" + ev->key + "\",\"v\":" + std::to_string(v) + "}";
+    ev->doc.parse(payload_text);
     return ev;
 }
 

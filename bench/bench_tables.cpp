@@ -95,8 +95,8 @@ public:
             auto e = std::make_shared<Event>();
             e->key = "dev" + std::to_string(k);
             e->stream = "sensors";
-            e->payload = "{\"device\":\"" + e->key + "\",\"temp\":" + std::to_string(20 + next() % 100) + "}";
-            e->doc.parse(e->payload);
+            const std::string payload_text = "{\"device\":\"" + e->key + "\",\"temp\":" + std::to_string(20 + next() % 100) + "}";
+            e->doc.parse(payload_text);
             pool_.push_back(e);
             view_.push_back(e);
         }

@@ -43,7 +43,7 @@ void Ingest::on_message(const StreamSpec& stream, std::string_view topic, std::s
     req.stream = stream.name;
     req.key = std::move(ev.key);
     req.topic = std::string(topic);
-    req.payload = std::move(ev.payload);
+    req.payload.assign(payload);
     int backoff_ms = 50;
     for (;;) {
         AppendResult r = log_.append(req).get();

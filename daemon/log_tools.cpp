@@ -45,8 +45,7 @@ bool event_from_record(const RecordView& r, Event& ev) {
     ev.stream.assign(r.stream);
     ev.key.assign(r.key);
     ev.topic.assign(r.topic);
-    ev.payload.assign(r.payload);
-    return ev.doc.parse(ev.payload);
+    return ev.doc.parse(r.payload);
 }
 
 LogOptions log_options_for(const Config& cfg, bool read_only) {

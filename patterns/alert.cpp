@@ -70,7 +70,11 @@ std::string Alert::to_json() const {
         for (size_t i = 0; i < events[s].second.size(); ++i) {
             if (i) o += ',';
             const auto& e = events[s].second[i];
-            o += e->payload.empty() ? std::string("null") : e->payload;
+            if (e->payload().empty()) {
+                o += "null";
+            } else {
+                o += e->payload();
+            }
         }
         o += ']';
     }

@@ -304,9 +304,8 @@ EventPtr PartitionEngine::keyed_for(RuleEntry& r, const EventPtr& ev) {
     copy->offset = ev->offset;
     copy->stream = ev->stream;
     copy->topic = ev->topic;
-    copy->payload = ev->payload;
     copy->key = std::move(k);
-    copy->doc.parse(copy->payload);
+    copy->doc = ev->doc;
     return copy;
 }
 

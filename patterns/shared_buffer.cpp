@@ -64,7 +64,7 @@ size_t SharedBuffer::bytes(bool with_events) const {
 
 size_t event_bytes(const Event& ev) {
     auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() : 0; };
-    return sizeof(Event) + 16 /* control block */ + heap(ev.payload) + heap(ev.key) + heap(ev.stream) +
+    return sizeof(Event) + 16 /* control block */ + heap(ev.key) + heap(ev.stream) +
            heap(ev.topic) + ev.doc.memory_bytes();
 }
 

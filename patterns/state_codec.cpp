@@ -11,7 +11,7 @@ void put_event(std::string& out, const Event& ev) {
     put_varint(out, ev.offset);
     put_bytes(out, ev.stream);
     put_bytes(out, ev.topic);
-    put_bytes(out, ev.payload);
+    put_bytes(out, ev.payload());
 }
 
 EventPtr get_event(StateReader& in, const std::string& key) {
@@ -22,9 +22,9 @@ EventPtr get_event(StateReader& in, const std::string& key) {
     ev->offset = in.u();
     ev->stream.assign(in.bytes());
     ev->topic.assign(in.bytes());
-    ev->payload.assign(in.bytes());
+    const std::string_view payload = in.bytes();
     ev->key = key;
-    if (!in.ok() || !ev->doc.parse(ev->payload)) return nullptr;
+    if (!in.ok() || !ev->doc.parse(payload)) return nullptr;
     return ev;
 }
 

@@ -191,7 +191,6 @@ RejectReason extract_event(const StreamSpec& spec, std::string_view topic, std::
             out.time = static_cast<int64_t>(std::floor(v));
         }
     }
-    out.payload.assign(payload);
     out.topic.assign(topic);
     out.stream = spec.name;
     return RejectReason::None;

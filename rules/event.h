@@ -50,9 +50,10 @@ struct Event {
     std::string stream;
     std::string key;
     std::string topic;
-    std::string payload;  // the raw bytes as ingested
-    JsonDoc doc;          // payload, parsed
+    JsonDoc doc;  // the payload, parsed; it keeps the payload's bytes (one copy per event)
 
+    // The raw bytes as ingested (a view into `doc`: set it with doc.parse()).
+    std::string_view payload() const { return doc.text(); }
     JsonRef root() const { return doc.root(); }
 };
 using EventPtr = std::shared_ptr<const Event>;

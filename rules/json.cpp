@@ -369,12 +369,15 @@ bool JsonDoc::parse(std::string_view text, std::string* error, size_t* error_off
     nodes_.reserve(16);
     strings_.assign(text);  // strings without escapes are read in place here (JsonParser::string)
     JsonParser p(*this, text);
-    return p.run(error, error_offset);
+    if (!p.run(error, error_offset)) return false;
+    text_len_ = text.size();
+    return true;
 }
 
 void JsonDoc::clear() {
     nodes_.clear();
     strings_.clear();
+    text_len_ = 0;
     open_.clear();
 }
 

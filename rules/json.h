@@ -81,6 +81,9 @@ public:
 
     JsonRef root() const { return nodes_.empty() ? JsonRef() : JsonRef(this, 0); }
     bool empty() const { return nodes_.empty(); }
+    // The text the document was parsed from (the document keeps the one copy of it);
+    // empty for a document built by hand or one whose parse failed.
+    std::string_view text() const { return std::string_view(strings_.data(), text_len_); }
     void clear();
 
     // Building documents by hand (tests, YAML test events, table rows): start a
@@ -110,7 +113,8 @@ private:
     void added_value();
 
     std::vector<Node> nodes_;
-    std::string strings_;
+    std::string strings_;  // after parse(): the text (text_len_ bytes), then the decoded strings that had escapes
+    size_t text_len_ = 0;
     std::vector<uint32_t> open_;  // builder stack of open containers
 };
 

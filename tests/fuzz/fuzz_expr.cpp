@@ -43,8 +43,7 @@ struct Fixture {
             R"({"temp":91.5,"name":"Pump-7","a":{"b":[1,2,{"c":"x"}]},"items":[10,20],"nil":null,"on":true,"s":""})",
             R"({"temp":-1,"name":"p","a":{"b":"str"},"items":[],"amount":1e300})"};
         for (int i = 0; i < 2; ++i) {
-            events[i].payload = payloads[i];
-            events[i].doc.parse(events[i].payload);
+            events[i].doc.parse(payloads[i]);
             events[i].time = 1700000000000 + i;
             events[i].key = "k";
             events[i].topic = "t/1";

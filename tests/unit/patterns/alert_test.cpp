@@ -11,8 +11,7 @@ EventPtr event(uint32_t partition, uint64_t offset, const char* json) {
     auto e = std::make_shared<Event>();
     e->partition = partition;
     e->offset = offset;
-    e->payload = json;
-    REQUIRE(e->doc.parse(e->payload));
+    REQUIRE(e->doc.parse(json));
     return e;
 }
 

@@ -51,8 +51,8 @@ inline void fill(Event& e, const std::string& key, int64_t t, uint64_t off, cons
     e.ingest_time = t;
     e.offset = off;
     e.stream = "s";
-    e.payload = R"({"device":")" + key + R"(","kind":")" + kind + R"("})";
-    REQUIRE(e.doc.parse(e.payload));
+    const std::string payload_text = R"({"device":")" + key + R"(","kind":")" + kind + R"("})";
+    REQUIRE(e.doc.parse(payload_text));
 }
 
 inline EventPtr ev(const std::string& key, int64_t t, uint64_t off, const std::string& kind) {

@@ -38,9 +38,9 @@ EventPtr event(const std::string& type, int64_t time, const std::string& id, dou
     e->key = key;
     e->stream = "s";
     e->offset = static_cast<uint64_t>(time);
-    e->payload = "{\"type\":\"" + type + "\",\"id\":\"" + id + "\",\"key\":\"" + key +
+    const std::string payload_text = "{\"type\":\"" + type + "\",\"id\":\"" + id + "\",\"key\":\"" + key +
                  "\",\"v\":" + std::to_string(v) + ",\"ts\":" + std::to_string(time) + "}";
-    e->doc.parse(e->payload);
+    e->doc.parse(payload_text);
     return e;
 }
 

@@ -33,7 +33,6 @@ EventPtr make_event(const std::string& key, int64_t time, uint64_t offset, const
     e->partition = 2;
     e->stream = "tx";
     e->topic = "bank/tx";
-    e->payload = json;
     REQUIRE(e->doc.parse(json));
     return e;
 }

@@ -128,9 +128,9 @@ inline EventPtr event(const std::string& type, int64_t time, const std::string& 
     e->key = key;
     e->stream = "s";
     e->offset = offset;
-    e->payload = "{\"type\":\"" + type + "\",\"id\":\"" + id + "\",\"key\":\"" + key + "\"" +
+    const std::string payload_text = "{\"type\":\"" + type + "\",\"id\":\"" + id + "\",\"key\":\"" + key + "\"" +
                  (extra.empty() ? "" : "," + extra) + ",\"ts\":" + std::to_string(time) + "}";
-    e->doc.parse(e->payload);
+    e->doc.parse(payload_text);
     return e;
 }
 

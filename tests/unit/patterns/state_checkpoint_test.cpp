@@ -30,9 +30,9 @@ std::vector<EventPtr> make_events(size_t n, uint32_t seed) {
         e->topic = "t/" + std::to_string(rng() % 12);
         e->key = "d" + std::to_string(rng() % 12);
         std::string kind = kinds[rng() % 4];
-        e->payload = R"({"device":")" + e->key + R"(","value":)" + std::to_string(rng() % 100) + R"(,"kind":")" +
+        const std::string payload_text = R"({"device":")" + e->key + R"(","value":)" + std::to_string(rng() % 100) + R"(,"kind":")" +
                      kind + R"("})";
-        REQUIRE(e->doc.parse(e->payload));
+        REQUIRE(e->doc.parse(payload_text));
         out.push_back(e);
     }
     return out;

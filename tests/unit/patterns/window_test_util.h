@@ -77,8 +77,7 @@ inline EventPtr event(const std::string& key, int64_t time, const std::string& j
     e->key = key;
     e->time = time;
     e->offset = offset;
-    e->payload = json;
-    e->doc.parse(e->payload);
+    e->doc.parse(json);
     return e;
 }
 

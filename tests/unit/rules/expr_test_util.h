@@ -13,9 +13,9 @@ namespace vigil::test {
 
 inline std::shared_ptr<Event> event(std::string_view json, int64_t time = 1000, std::string key = "k1") {
     auto e = std::make_shared<Event>();
-    e->payload = std::string(json);
+    const std::string payload_text = std::string(json);
     std::string err;
-    REQUIRE_MESSAGE(e->doc.parse(e->payload, &err), err);
+    REQUIRE_MESSAGE(e->doc.parse(payload_text, &err), err);
     e->time = time;
     e->key = std::move(key);
     e->topic = "sensors/d1/temp";

@@ -29,6 +29,33 @@ TEST_CASE("json: parses every value kind and reads members by name and index") {
     CHECK(r.member_name(3) == "e");
 }
 
+TEST_CASE("json: the document keeps its text, the one copy an event's payload is read from") {
+    JsonDoc d;
+    std::string text = R"( {"s":"a\"b","n":[1,2]} )";
+    REQUIRE(d.parse(text));
+    text.assign(text.size(), 'x');  // the document owns its copy
+    CHECK(d.text() == R"( {"s":"a\"b","n":[1,2]} )");
+    CHECK(d.root()["s"].as_string() == "a\"b");  // decoded after the text, which stays as it was
+    JsonDoc copy = d;
+    d.clear();
+    CHECK(d.text().empty());
+    CHECK(copy.text() == R"( {"s":"a\"b","n":[1,2]} )");
+    CHECK(copy.root()["n"].at(1).as_number() == 2);
+    // A shorter text parsed into a used document: only the new text.
+    REQUIRE(copy.parse("{}"));
+    CHECK(copy.text() == "{}");
+    // A failed parse and a document built by hand have no text.
+    CHECK_FALSE(copy.parse(R"({"a":)"));
+    CHECK(copy.text().empty());
+    JsonDoc built;
+    built.begin_object();
+    built.key("k");
+    built.string_value("v");
+    built.end();
+    CHECK(built.text().empty());
+    CHECK(built.root().dump() == R"({"k":"v"})");
+}
+
 TEST_CASE("json: writes back compact JSON, integers without a fraction") {
     JsonDoc d;
     REQUIRE(d.parse(R"( { "n" : 3.0 , "s" : "a\nb" , "l" : [ 1 , 2.25 ] } )"));
