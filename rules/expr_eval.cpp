@@ -196,7 +196,7 @@ bool Evaluator::cmp_field_const(const Node& n) const {
     }
     if (x.type == JsonType::String && n.value.kind == Kind::String && (n.cmp == Op::Eq || n.cmp == Op::Ne)) {
         std::string_view b = n.value.str;
-        bool eq = x.str_len == b.size() && same_bytes(d.str(x).data(), b.data(), b.size());
+        bool eq = x.span.len == b.size() && same_bytes(d.str(x).data(), b.data(), b.size());
         return eq == (n.cmp == Op::Eq);
     }
     return cmp_field_slow(n, JsonRef(&d, at));

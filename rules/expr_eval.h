@@ -86,7 +86,7 @@ inline JsonRef member(JsonRef v, std::string_view key) {
     uint32_t i = v.index() + 1;
     while (i < obj.end) {
         const JsonDoc::Node& k = d->node(i);
-        if (k.str_len == key.size() && same_bytes(d->str(k).data(), key.data(), key.size())) {
+        if (k.span.len == key.size() && same_bytes(d->str(k).data(), key.data(), key.size())) {
             return JsonRef(d, i + 1);
         }
         i = d->node(i + 1).end;
@@ -135,7 +135,7 @@ inline uint32_t root_member(const JsonDoc& d, std::string_view key) {
     const auto len = static_cast<uint32_t>(key.size());
     for (uint32_t i = 1; i < end; i = nodes[i + 1].end) {
         const JsonDoc::Node& k = nodes[i];
-        if (k.str_len == len && same_bytes(d.str(k).data(), key.data(), len)) return i + 1;
+        if (k.span.len == len && same_bytes(d.str(k).data(), key.data(), len)) return i + 1;
     }
     return kNoNode;
 }

@@ -222,8 +222,8 @@ private:
         const char* q = scan_plain(start, end_);
         if (q < end_ && *q == '"') [[likely]] {
             JsonDoc::Node& n = doc_.nodes_[node];
-            n.str_off = static_cast<uint32_t>(start - begin_);
-            n.str_len = static_cast<uint32_t>(q - start);
+            n.span.off = static_cast<uint32_t>(start - begin_);
+            n.span.len = static_cast<uint32_t>(q - start);
             p = q + 1;
             return true;
         }
@@ -274,8 +274,8 @@ private:
             default: --p_; return error("invalid escape in string");
             }
         }
-        doc_.nodes_[node].str_off = off;
-        doc_.nodes_[node].str_len = static_cast<uint32_t>(s.size() - off);
+        doc_.nodes_[node].span.off = off;
+        doc_.nodes_[node].span.len = static_cast<uint32_t>(s.size() - off);
         return true;
     }
 
@@ -403,8 +403,8 @@ void JsonDoc::end() {
 void JsonDoc::key(std::string_view k) {
     if (!open_.empty()) ++nodes_[open_.back()].count;
     uint32_t i = push(JsonType::String);
-    nodes_[i].str_off = static_cast<uint32_t>(strings_.size());
-    nodes_[i].str_len = static_cast<uint32_t>(k.size());
+    nodes_[i].span.off = static_cast<uint32_t>(strings_.size());
+    nodes_[i].span.len = static_cast<uint32_t>(k.size());
     strings_.append(k);
 }
 void JsonDoc::null_value() {
@@ -422,8 +422,8 @@ void JsonDoc::number_value(double d) {
 void JsonDoc::string_value(std::string_view s) {
     added_value();
     uint32_t i = push(JsonType::String);
-    nodes_[i].str_off = static_cast<uint32_t>(strings_.size());
-    nodes_[i].str_len = static_cast<uint32_t>(s.size());
+    nodes_[i].span.off = static_cast<uint32_t>(strings_.size());
+    nodes_[i].span.len = static_cast<uint32_t>(s.size());
     strings_.append(s);
 }
 void JsonDoc::copy_value(JsonRef v) {
@@ -454,7 +454,7 @@ void JsonDoc::copy_value(JsonRef v) {
 
 JsonType JsonRef::type() const { return doc_->node(index_).type; }
 bool JsonRef::as_bool() const { return valid() && doc_->node(index_).boolean; }
-double JsonRef::as_number() const { return valid() ? doc_->node(index_).number : 0.0; }
+double JsonRef::as_number() const { return is_number() ? doc_->node(index_).number : 0.0; }
 std::string_view JsonRef::as_string() const {
     if (!is_string()) return {};
     return doc_->str(doc_->node(index_));

@@ -61,15 +61,21 @@ private:
 
 class JsonDoc {
 public:
+    // 16 bytes: a number, a string's place in the string buffer and a container's
+    // size share the second half (read only the one that `type` names).
     struct Node {
         JsonType type;
         bool boolean;
-        uint32_t end;    // index one past this node's subtree
-        uint32_t count;  // array elements / object members
-        uint32_t str_off;
-        uint32_t str_len;
-        double number;
+        uint32_t end;  // index one past this node's subtree
+        union {
+            double number;
+            struct {
+                uint32_t off, len;
+            } span;          // strings: bytes [off, off + len) of the string buffer
+            uint32_t count;  // array elements / object members
+        };
     };
+    static_assert(sizeof(Node) == 16);
 
     // Parses `text`. On failure returns false, sets `error` and `error_offset`
     // (byte offset into text) and leaves the document empty.
@@ -100,14 +106,14 @@ public:
     void copy_value(JsonRef v);
 
     const Node& node(uint32_t i) const { return nodes_[i]; }
-    std::string_view str(const Node& n) const { return std::string_view(strings_).substr(n.str_off, n.str_len); }
+    std::string_view str(const Node& n) const { return std::string_view(strings_).substr(n.span.off, n.span.len); }
     size_t memory_bytes() const { return nodes_.capacity() * sizeof(Node) + strings_.capacity(); }
 
 private:
     friend class JsonParser;
     uint32_t push(JsonType t) {
         auto i = static_cast<uint32_t>(nodes_.size());
-        nodes_.push_back(Node{t, false, i + 1, 0, 0, 0, 0.0});
+        nodes_.push_back(Node{t, false, i + 1, {0.0}});
         return i;
     }
     void added_value();

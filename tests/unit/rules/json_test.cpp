@@ -56,6 +56,27 @@ TEST_CASE("json: the document keeps its text, the one copy an event's payload is
     CHECK(built.root().dump() == R"({"k":"v"})");
 }
 
+TEST_CASE("json: a value read as another kind gives 0, false or empty, whatever its bytes") {
+    // A node's number, string place and container size share bytes (JsonDoc::Node):
+    // reading the wrong one must not show another kind's bits.
+    JsonDoc d;
+    REQUIRE(d.parse(R"({"s":"abcdefgh","n":-1.5e300,"a":[1,2,3],"o":{"x":1},"t":true})"));
+    auto r = d.root();
+    CHECK(r["s"].as_number() == 0);
+    CHECK(r["a"].as_number() == 0);
+    CHECK(r["o"].as_number() == 0);
+    CHECK(r["t"].as_number() == 0);
+    CHECK(r["n"].as_string().empty());
+    CHECK(r["a"].as_string().empty());
+    CHECK_FALSE(r["n"].as_bool());
+    CHECK(r["n"].size() == 0);
+    CHECK(r["s"].size() == 0);
+    CHECK(r["a"].size() == 3);
+    CHECK(r["o"].size() == 1);
+    CHECK(r["n"].as_number() == -1.5e300);
+    CHECK(r["s"].as_string() == "abcdefgh");
+}
+
 TEST_CASE("json: writes back compact JSON, integers without a fraction") {
     JsonDoc d;
     REQUIRE(d.parse(R"( { "n" : 3.0 , "s" : "a\nb" , "l" : [ 1 , 2.25 ] } )"));
