@@ -95,8 +95,7 @@ public:
             auto e = std::make_shared<Event>();
             e->key = "dev" + std::to_string(k);
             e->stream = "sensors";
-            const std::string payload_text = "{\"device\":\"" + e->key + "\",\"temp\":" + std::to_string(20 + next() % 100) + "}";
-            e->doc.parse(payload_text);
+            e->doc.parse("{\"device\":\"" + e->key + "\",\"temp\":" + std::to_string(20 + next() % 100) + "}");
             pool_.push_back(e);
             view_.push_back(e);
         }

@@ -56,8 +56,7 @@ public:
         for (int k = 0; k < kKeys; ++k) keys_.push_back("dev" + std::to_string(k));
         for (size_t i = 0; i < kPool; ++i) {
             auto e = std::make_shared<Event>();
-            const std::string payload_text = "{\"v\":" + std::to_string(20 + static_cast<double>(next() % 1000) / 10) + "}";
-            e->doc.parse(payload_text);
+            e->doc.parse("{\"v\":" + std::to_string(20 + static_cast<double>(next() % 1000) / 10) + "}");
             view_.push_back(e);
             pool_.push_back(std::move(e));
         }

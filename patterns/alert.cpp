@@ -70,11 +70,7 @@ std::string Alert::to_json() const {
         for (size_t i = 0; i < events[s].second.size(); ++i) {
             if (i) o += ',';
             const auto& e = events[s].second[i];
-            if (e->payload().empty()) {
-                o += "null";
-            } else {
-                o += e->payload();
-            }
+            o += e->payload().empty() ? std::string_view("null") : e->payload();
         }
         o += ']';
     }

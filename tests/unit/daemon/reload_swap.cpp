@@ -61,8 +61,7 @@ EventPtr event(const std::string& key, const std::string& type, int64_t time, ui
     ev->key = key;
     ev->time = time;
     ev->offset = offset;
-    const std::string payload_text = "{\"k\":\"" + key + "\",\"type\":\"" + type + "\",\"ts\":" + std::to_string(time) + "}";
-    REQUIRE(ev->doc.parse(payload_text));
+    REQUIRE(ev->doc.parse("{\"k\":\"" + key + "\",\"type\":\"" + type + "\",\"ts\":" + std::to_string(time) + "}"));
     return ev;
 }
 

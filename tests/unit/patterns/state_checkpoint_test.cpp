@@ -30,8 +30,8 @@ std::vector<EventPtr> make_events(size_t n, uint32_t seed) {
         e->topic = "t/" + std::to_string(rng() % 12);
         e->key = "d" + std::to_string(rng() % 12);
         std::string kind = kinds[rng() % 4];
-        const std::string payload_text = R"({"device":")" + e->key + R"(","value":)" + std::to_string(rng() % 100) + R"(,"kind":")" +
-                     kind + R"("})";
+        const std::string payload_text =
+            R"({"device":")" + e->key + R"(","value":)" + std::to_string(rng() % 100) + R"(,"kind":")" + kind + R"("})";
         REQUIRE(e->doc.parse(payload_text));
         out.push_back(e);
     }
