@@ -64,10 +64,7 @@ private:
         switch (*p_) {
         case '{': return object(depth);
         case '[': return array(depth);
-        case '"': {
-            uint32_t i = doc_.push(JsonType::String);
-            return string(i);
-        }
+        case '"': return string();
         case 't': {
             uint32_t i = doc_.push(JsonType::Bool);
             doc_.nodes_[i].boolean = true;
@@ -132,8 +129,7 @@ private:
                 return error("invalid number");
             }
         }
-        uint32_t i = doc_.push(JsonType::Number);
-        doc_.nodes_[i].number = d;
+        doc_.push_number(d);
         return true;
     }
     static bool digit(char c) { return c >= '0' && c <= '9'; }
@@ -208,27 +204,25 @@ private:
     // A string without escapes is its bytes in the document's copy of the text
     // (JsonDoc::parse starts strings_ with it); one with escapes is decoded and
     // appended after that copy.
-    bool string(uint32_t node) {
+    bool string() {
         const char* p = p_;
-        if (!plain_string(p, node)) return false;
+        if (!string_node(p)) return false;
         p_ = p;
         return true;
     }
-    // The string at `p` (its opening quote) into node `node`; `p` moves past it. The
+    // The string at `p` (its opening quote) as a new node; `p` moves past it. The
     // cursor is a local: p_ is a member, which the compiler would store and reload
     // around every write to the document.
-    bool plain_string(const char*& p, uint32_t node) {
+    [[gnu::always_inline]] bool string_node(const char*& p) {
         const char* start = p + 1;
         const char* q = scan_plain(start, end_);
         if (q < end_ && *q == '"') [[likely]] {
-            JsonDoc::Node& n = doc_.nodes_[node];
-            n.span.off = static_cast<uint32_t>(start - begin_);
-            n.span.len = static_cast<uint32_t>(q - start);
+            doc_.push_string(static_cast<uint32_t>(start - begin_), static_cast<uint32_t>(q - start));
             p = q + 1;
             return true;
         }
         p_ = start;
-        if (!escaped_string(node)) return false;
+        if (!escaped_string(doc_.push(JsonType::String))) return false;
         p = p_;
         return true;
     }
@@ -281,6 +275,7 @@ private:
 
     // The cursor is a local for the whole member loop, and plain strings (member
     // names and string values) are read here; other values go through value().
+    // Compact JSON has no whitespace: each separator is tested before skipping any.
     bool object(int depth) {
         if (depth >= kMaxDepth) return error("nesting too deep");
         uint32_t i = doc_.push(JsonType::Object);
@@ -290,26 +285,23 @@ private:
             ++p;
         } else {
             for (;;) {
-                p = ws(p);
-                if (p >= end_ || *p != '"') return error_at(p, "expected a member name in quotes");
-                if (!plain_string(p, doc_.push(JsonType::String))) return false;
-                p = ws(p);
-                if (p >= end_ || *p != ':') return error_at(p, "expected ':' after member name");
-                p = ws(p + 1);
-                if (p < end_ && *p == '"') {
-                    if (!plain_string(p, doc_.push(JsonType::String))) return false;
+                if (!at(p, '"')) return error_at(p, "expected a member name in quotes");
+                if (!string_node(p)) return false;
+                if (!at(p, ':')) return error_at(p, "expected ':' after member name");
+                ++p;
+                if (at(p, '"')) {
+                    if (!string_node(p)) return false;
                 } else {
                     p_ = p;
                     if (!value(depth + 1)) return false;
                     p = p_;
                 }
                 ++count;
-                p = ws(p);
-                if (p < end_ && *p == ',') {
+                if (at(p, ',')) {
                     ++p;
                     continue;
                 }
-                if (p < end_ && *p == '}') {
+                if (p < end_ && *p == '}') {  // (at() skipped any whitespace)
                     ++p;
                     break;
                 }
@@ -320,6 +312,12 @@ private:
         doc_.nodes_[i].count = count;
         doc_.nodes_[i].end = static_cast<uint32_t>(doc_.nodes_.size());
         return true;
+    }
+    // Whether `c` is next at `p` after any whitespace (skipped: `p` moves to it).
+    bool at(const char*& p, char c) const {
+        if (p < end_ && *p == c) [[likely]] return true;
+        p = ws(p);
+        return p < end_ && *p == c;
     }
     bool error_at(const char* p, const char* msg) {
         p_ = p;
