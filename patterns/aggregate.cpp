@@ -79,9 +79,18 @@ bool AggPlan::build(const std::vector<AggregateSpec>& specs, AggPlan& out, std::
             if (error) *error = "unknown aggregate function \"" + s.function + "\" in \"" + s.name + "\"";
             return false;
         }
+        int32_t same = -1;
+        for (size_t j = 0; s.arg && same < 0 && j < out.args.size(); ++j) {
+            const ExprPtr& a = out.args[j];
+            // A copied sample carries text only when the earlier function kept it.
+            if (a && a->source() == s.arg->source() && s.arg->source().find("lua.") == std::string::npos &&
+                (!keeps_text(*fn) || keeps_text(out.fns[j])))
+                same = static_cast<int32_t>(j);
+        }
         out.fns.push_back(*fn);
         out.names.push_back(s.name);
         out.args.push_back(s.arg);
+        out.same_arg.push_back(same);
     }
     return true;
 }
@@ -93,6 +102,14 @@ void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sampl
         s.text.clear();
         if (!plan.args[i]) {
             s.kind = Value::Kind::Null;
+            continue;
+        }
+        if (plan.same_arg[i] >= 0) {
+            const Sample& same = out[static_cast<size_t>(plan.same_arg[i])];
+            s.kind = same.kind;
+            s.boolean = same.boolean;
+            s.number = same.number;
+            if (keeps_text(plan.fns[i])) s.text = same.text;
             continue;
         }
         Value v = plan.args[i]->eval(ctx);

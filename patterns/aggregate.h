@@ -63,6 +63,10 @@ struct AggPlan {
     std::vector<AggFn> fns;
     std::vector<std::string> names;
     std::vector<ExprPtr> args;  // null for count()
+    // The earlier aggregate whose argument has the same text (`max(value)` and
+    // `min(value)`), whose sample this one copies instead of evaluating it again; -1
+    // none. Arguments calling Lua are always evaluated (a Lua function may keep state).
+    std::vector<int32_t> same_arg;
 
     // False (with `error`) when a function is unknown.
     static bool build(const std::vector<AggregateSpec>& specs, AggPlan& out, std::string* error);

@@ -171,3 +171,24 @@ TEST_CASE("aggregates: collect keeps the first 100 values, unknown functions are
     CHECK(err.find("median") != std::string::npos);
     CHECK_FALSE(AggPlan::build({agg("s", "sum")}, bad, &err));  // sum() needs an argument
 }
+
+TEST_CASE("aggregates: an argument written twice is evaluated once and copied") {
+    AggPlan plan;
+    REQUIRE(AggPlan::build(all_aggs(), plan, nullptr));
+    // count() has no argument; count(v) is the first `v`; first is the first that keeps
+    // text (a copy from count(v) would have none); the rest copy one of the two.
+    CHECK(plan.same_arg == std::vector<int32_t>{-1, -1, 1, 1, 1, 1, -1, 6, 6, 1, 6});
+    AggPlan other;
+    REQUIRE(AggPlan::build({agg("a", "max", field("v")), agg("b", "min", field("w"))}, other, nullptr));
+    CHECK(other.same_arg == std::vector<int32_t>{-1, -1});
+    // The copies give what evaluating each argument gives (the first test's values).
+    std::vector<Sample> samples;
+    auto ev = event("k", 0, R"({"v": "x"})");
+    EvalContext ctx;
+    ctx.event = ev.get();
+    make_samples(plan, ctx, samples);
+    CHECK(samples[7].kind == Value::Kind::String);
+    CHECK(samples[7].text == "x");  // last: copied from first, with its text
+    CHECK(samples[2].kind == Value::Kind::String);
+    CHECK(samples[2].text.empty());  // sum keeps no text
+}
