@@ -11,6 +11,8 @@ namespace vigil {
 WindowRuntime::WindowRuntime(RulePtr rule, const Clock& clock)
     : RuleRuntime(std::move(rule), clock), throttle_(rule_->emit.throttle_ms) {
     valid_ = AggPlan::build(rule_->window.aggregates, plan_, &plan_error_);
+    const WindowSpec& spec = rule_->window;
+    if (spec.type == WindowType::Hopping && spec.advance_ms > 0) whole_steps_ = spec.size_ms % spec.advance_ms == 0;
 }
 
 std::unique_ptr<RuleRuntime> make_window_runtime(RulePtr rule, const Clock& clock) {

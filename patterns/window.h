@@ -127,6 +127,8 @@ private:
     bool valid_ = true;
     std::string plan_error_;
     int64_t watermark_ = std::numeric_limits<int64_t>::min();
+    int64_t step_start_ = std::numeric_limits<int64_t>::max();  // add_time: the last event's last window start
+    bool whole_steps_ = true;  // tumbling/hopping: size is a multiple of the advance
     KeyIndex<KeyState> keys_;
     std::unordered_map<uint64_t, KeyState*> by_id_;
     // Keys in order of creation as (key id, sequence when queued). Eviction gives a

@@ -54,8 +54,12 @@ bool WindowRuntime::add_time(const Event& ev, AlertSink& out) {
         return false;
     }
     const int64_t t = ev.time;
-    const int64_t last = floor_div(t, adv) * adv;
-    const int64_t first = last - ((last - (t - size) - 1) / adv) * adv;
+    // The last window start <= t: events mostly come in time order, so it is usually
+    // the previous event's, found without a division.
+    if (t < step_start_ || static_cast<uint64_t>(t) - static_cast<uint64_t>(step_start_) >= static_cast<uint64_t>(adv))
+        step_start_ = floor_div(t, adv) * adv;
+    const int64_t last = step_start_;
+    const int64_t first = whole_steps_ ? last - (size - adv) : last - ((last - (t - size) - 1) / adv) * adv;
     auto open = [&](int64_t s) { return s + size + spec.grace_ms > watermark_; };
     int64_t s0 = first;
     while (s0 <= last && !open(s0)) s0 += adv;
@@ -63,9 +67,10 @@ bool WindowRuntime::add_time(const Event& ev, AlertSink& out) {
 
     take_samples(ev);
     KeyState* ks = key_state(ev.key);
-    for (int64_t s = s0; s <= last; s += adv) {
-        auto it = std::lower_bound(ks->windows.begin(), ks->windows.end(), s,
-                                   [](const Window& w, int64_t v) { return w.start < v; });
+    // Starts are multiples of adv, so the window after s's (when there is one) is s + adv's.
+    auto it = std::lower_bound(ks->windows.begin(), ks->windows.end(), s0,
+                               [](const Window& w, int64_t v) { return w.start < v; });
+    for (int64_t s = s0; s <= last; s += adv, ++it) {
         if (it == ks->windows.end() || it->start != s) {
             Window w(plan_);
             w.start = s;

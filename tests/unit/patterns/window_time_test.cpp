@@ -1,6 +1,9 @@
 // Tumbling and hopping windows: boundaries, grace, lateness, emission modes.
 #include <doctest/doctest.h>
 
+#include <map>
+#include <random>
+
 #include "window_test_util.h"
 
 using namespace vigil;
@@ -104,6 +107,43 @@ TEST_CASE("hopping: a late event enters only the windows still open") {
     REQUIRE(h.alerts().size() == 2);
     CHECK(h.alerts()[1].window == std::make_pair<int64_t, int64_t>(5'000, 15'000));
     CHECK(Values(h.alerts()[1]).num("n") == 2);
+}
+
+TEST_CASE("hopping: events in any time order count in exactly the windows holding them") {
+    // Against a count by definition: in order, backwards within the last step and far
+    // back (grace keeps every window open), for a size that is a multiple of the
+    // advance and one that is not.
+    for (auto [size, advance] : {std::pair<int64_t, int64_t>{10'000, 2'000}, {5'000, 3'000}}) {
+        CAPTURE(size);
+        auto r = window_rule(WindowType::Hopping, {agg("n", "count")});
+        r->window.size_ms = size;
+        r->window.advance_ms = advance;
+        r->window.grace_ms = 3'600'000;
+        Harness h(r);
+        std::map<std::pair<std::string, int64_t>, int> want;  // (key, start) -> events
+        std::mt19937 rng(7);
+        int64_t now = -50'000;
+        for (int i = 0; i < 400; ++i) {
+            const std::string key = rng() % 3 ? "a" : "b";
+            int64_t t = now;
+            switch (rng() % 4) {
+            case 0: t = now - static_cast<int64_t>(rng() % 1'000); break;   // just before
+            case 1: t = now - static_cast<int64_t>(rng() % 40'000); break;  // far back
+            default: now += static_cast<int64_t>(rng() % 1'500); t = now; break;
+            }
+            if (t < now) {
+                CHECK(h.late(key, t, "{}"));
+            } else {
+                h.ev(key, t, "{}");
+            }
+            for (int64_t s = (t / advance - 2 - size / advance) * advance; s <= t; s += advance)
+                if (s <= t && t < s + size) ++want[{key, s}];
+        }
+        h.wm(INT64_MAX);
+        std::map<std::pair<std::string, int64_t>, int> got;
+        for (const Alert& a : h.alerts()) got[{a.key, a.window->first}] += static_cast<int>(Values(a).num("n"));
+        CHECK(got == want);
+    }
 }
 
 TEST_CASE("having filters results, on_update emits each change with distinct ids") {
