@@ -282,7 +282,7 @@ bool PartitionEngine::sees(const RuleEntry& r, const Event& ev) {
     ctx.lua = r.rule->lua.get();
     scratch_.clear();
     ctx.scratch = &scratch_;
-    return r.rule->where->eval(ctx).truthy();
+    return r.rule->where->test(ctx);
 }
 
 // The event as the rule keys it: itself, or a copy under the rule's key.
@@ -327,7 +327,7 @@ void PartitionEngine::deliver(const EventPtr& ev, const Stream& s) {
                 ctx.event = ev.get();
                 scratch_.clear();
                 ctx.scratch = &scratch_;
-                l.where_result = l.rule->where->eval(ctx).truthy() ? 1 : 0;
+                l.where_result = l.rule->where->test(ctx) ? 1 : 0;
             }
             if (!l.where_result) continue;
         } else if (e.rule->where) {
@@ -336,7 +336,7 @@ void PartitionEngine::deliver(const EventPtr& ev, const Stream& s) {
             ctx.lua = e.rule->lua.get();
             scratch_.clear();
             ctx.scratch = &scratch_;
-            if (!e.rule->where->eval(ctx).truthy()) continue;
+            if (!e.rule->where->test(ctx)) continue;
         }
         if (e.same_key_as_stream) {
             e.events++;

@@ -40,7 +40,7 @@ bool PatternRuntime::test(const ExprPtr& e, const PartialMatch* pm, const Event&
     scratch_str_.clear();
     ctx.scratch = &scratch_str_;
     ctx.type_errors = &counters_.errors;
-    return e->eval(ctx).truthy();
+    return e->test(ctx);
 }
 
 int64_t PatternRuntime::deadline(const PartialMatch& pm) const {

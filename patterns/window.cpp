@@ -156,7 +156,7 @@ void WindowRuntime::emit(const KeyState& ks, const Accumulator* acc, const Slidi
     ctx.scratch = &scratch_;
     ctx.type_errors = &counters_.errors;
     scratch_.clear();
-    if (rule_->window.having && !rule_->window.having->eval(ctx).truthy()) return;
+    if (rule_->window.having && !rule_->window.having->test(ctx)) return;
     if (!throttle_.allow(ks.key, time)) return;
 
     Alert a;

@@ -77,7 +77,8 @@ class Expr {
 public:
     virtual ~Expr() = default;
     virtual Value eval(const EvalContext& ctx) const = 0;
-    bool test(const EvalContext& ctx) const { return eval(ctx).truthy(); }
+    // eval(ctx).truthy(), without building the Value where the expression allows.
+    virtual bool test(const EvalContext& ctx) const { return eval(ctx).truthy(); }
     const std::string& source() const { return source_; }
     // Whether the expression has a `table("name", KEY).path` lookup whose KEY is a
     // field of the event or $key, and asks `tables` to read those slots ahead

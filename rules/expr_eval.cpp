@@ -400,6 +400,24 @@ public:
         }
         return ev.run();
     }
+    bool test(const EvalContext& ctx) const override {
+        Evaluator ev(*prog_, ctx);
+        switch (shape_) {
+        case Shape::Cmp: return ev.cmp_field_const(*leaf_[0]);
+        case Shape::AllCmp:
+            for (uint32_t k = 0; k < nleaf_; ++k)
+                if (!ev.cmp_field_const(*leaf_[k])) return false;
+            return true;
+        case Shape::AnyCmp:
+            for (uint32_t k = 0; k < nleaf_; ++k)
+                if (ev.cmp_field_const(*leaf_[k])) return true;
+            return false;
+        case Shape::Test: return ev.test(prog_->root);
+        case Shape::Field:
+        case Shape::Run: break;
+        }
+        return eval(ctx).truthy();
+    }
 
 private:
     // The shapes most conditions have, decided once: a fused `field OP literal`, or

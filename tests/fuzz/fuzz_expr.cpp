@@ -1,7 +1,8 @@
 // libFuzzer target: Expr::compile on arbitrary bytes, then evaluation of what
 // compiled against a fixed event, partial match and window values.
 // The first byte picks the scope (plain, pattern, window, with Lua); the rest is
-// the expression. Compile must never crash or throw; eval must never crash.
+// the expression. Compile must never crash or throw; eval must never crash, and
+// test() must give eval()'s truthiness.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -88,8 +89,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ctx.type_errors = &type_errors;
     std::string out;
     e->eval(ctx).write_json(out);
+    if (e->test(ctx) != e->eval(ctx).truthy()) __builtin_trap();  // test() is eval's truthiness
     ctx.event = nullptr;  // a window's having: no event
     ctx.scratch = nullptr;
     e->eval(ctx).write_json(out);
+    if (e->test(ctx) != e->eval(ctx).truthy()) __builtin_trap();
     return 0;
 }

@@ -66,8 +66,19 @@ inline Value eval(std::string_view text, const Event* ev, uint64_t* type_errors 
     return c.expr->eval(ctx);
 }
 
+// Expr::test (what conditions use), checked against eval()'s truthiness and type-error count.
 inline bool test(std::string_view text, const Event* ev, uint64_t* type_errors = nullptr) {
-    return eval(text, ev, type_errors).truthy();
+    uint64_t eval_errors = 0;
+    const bool truthy = eval(text, ev, &eval_errors).truthy();
+    uint64_t test_errors = 0;
+    EvalContext ctx;
+    ctx.event = ev;
+    ctx.type_errors = &test_errors;
+    const bool result = last_expr()->test(ctx);
+    CHECK_MESSAGE(result == truthy, text);
+    CHECK_MESSAGE(test_errors == eval_errors, text);
+    if (type_errors) *type_errors += test_errors;
+    return result;
 }
 
 inline double num(std::string_view text, const Event* ev) {
