@@ -182,6 +182,15 @@ void PartitionEngine::swap_rules(RuleSetPtr rules, const WarmSource& warm) {
         }
         if (e.where_leader == SIZE_MAX) e.where_leader = i;
     }
+    where_groups_.clear();
+    for (size_t i = 0; i < entries_.size(); ++i) {
+        std::string_view name, text;
+        if (entries_[i].where_leader != i || !entries_[i].rule->where->string_equality(name, text)) continue;
+        auto g = std::find_if(where_groups_.begin(), where_groups_.end(),
+                              [&](const WhereGroup& w) { return w.name == name; });
+        if (g == where_groups_.end()) g = where_groups_.insert(g, WhereGroup{name, {}});
+        g->texts.emplace_back(i, text);
+    }
 }
 
 PartitionEngine::Stream& PartitionEngine::stream_for(std::string_view name) {
@@ -313,6 +322,13 @@ void PartitionEngine::deliver(const EventPtr& ev, const Stream& s) {
     // The same decisions as sees() and keyed_for(), with the per-stream parts
     // cached and shared `where`s evaluated once.
     for (auto& e : entries_) e.where_result = -1;
+    for (const WhereGroup& g : where_groups_) {
+        // Missing or not a string: `==` with a string is false.
+        const JsonRef v = ev->root()[g.name];
+        const bool is_string = v.is_string();
+        const std::string_view got = v.as_string();
+        for (const auto& [leader, text] : g.texts) entries_[leader].where_result = is_string && got == text ? 1 : 0;
+    }
     for (auto& e : entries_) {
         if (e.seen_stream != &s) {
             e.seen_stream = &s;

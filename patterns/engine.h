@@ -178,6 +178,13 @@ private:
         const Expr* expr;         // owned by the rule, in rules_
     };
     std::vector<TableRead> table_reads_;
+    // `where`s of the form `NAME == "TEXT"` (Expr::string_equality), grouped by NAME:
+    // deliver() reads each NAME once per event and answers every leader of its group.
+    struct WhereGroup {
+        std::string_view name;                                   // owned by the rules, in rules_
+        std::vector<std::pair<size_t, std::string_view>> texts;  // (leader's index in entries_, TEXT)
+    };
+    std::vector<WhereGroup> where_groups_;
 };
 
 // Gives events to an engine a few events late, after PartitionEngine::prefetch has

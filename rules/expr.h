@@ -84,6 +84,11 @@ public:
     // field of the event or $key, and asks `tables` to read those slots ahead
     // (TableLookup::prefetch) for `event`: PartitionEngine::prefetch calls it a few
     // events before the event is evaluated.
+    // True, with the member's name and the text, when the expression is exactly
+    // `NAME == "TEXT"` on a top-level member of the event: test() is then true
+    // exactly when that member is the string TEXT, false when it is missing (the
+    // engine reads the member once for every rule whose `where` compares it).
+    virtual bool string_equality(std::string_view& /*name*/, std::string_view& /*text*/) const { return false; }
     virtual bool reads_tables() const { return false; }
     virtual void prefetch_tables(const Event&, const TableLookup&) const {}
 

@@ -371,6 +371,14 @@ public:
         }
     }
     bool reads_tables() const override { return !table_fields_.empty(); }
+    bool string_equality(std::string_view& name, std::string_view& text) const override {
+        if (shape_ != Shape::Cmp) return false;
+        const Node& n = *leaf_[0];
+        if (n.cmp != Op::Eq || n.nsegs != 1 || n.segs->is_index || n.value.kind != Value::Kind::String) return false;
+        name = n.segs->key;
+        text = n.value.str;
+        return true;
+    }
     void prefetch_tables(const Event& event, const TableLookup& tables) const override {
         EvalContext ctx;
         ctx.event = &event;

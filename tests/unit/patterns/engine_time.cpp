@@ -3,6 +3,7 @@
 
 #include "nfa_support.h"
 #include "patterns/engine.h"
+#include "rules/expr.h"
 
 using namespace vigil;
 using namespace vigil::nfa_test;
@@ -200,6 +201,50 @@ TEST_CASE("engine: rules whose where has the same text evaluate it once per even
     for (const auto& line : calls.log)
         if (line.find("wm=") == std::string::npos) seen.push_back(line);
     CHECK(seen == V{"r1:e1@1/k", "r2:e1@1/k", "r3:e1@1/k", "r4:e2@2/k", "r1:e3@3/k", "r2:e3@3/k", "r3:e3@3/k"});
+}
+
+TEST_CASE("engine: `where NAME == \"TEXT\"` rules read NAME once and see what their own test() gives") {
+    // Several texts on one member, another member, a different comparison (evaluated
+    // as before); members that are missing, not strings, escaped or nested.
+    const char* wheres[] = {R"(kind == "x")", R"(kind == "y")", R"(kind == "x")", R"(kind == "a\"b")",
+                            R"(other == "x")", R"(kind != "x")", R"(kind == "")"};
+    auto set = std::make_shared<RuleSet>();
+    for (size_t i = 0; i < std::size(wheres); ++i) {
+        auto r = pattern_rule({stage({.name = "a"})}, "r" + std::to_string(i));
+        r->stream = "s";
+        Diagnostics diags;
+        r->where = Expr::compile(wheres[i], ExprScope{}, SourcePos{}, diags);
+        REQUIRE_MESSAGE(r->where, diags.to_string());
+        set->rules.push_back(r);
+    }
+    std::string_view name, text;
+    CHECK(set->rules[0]->where->string_equality(name, text));
+    CHECK((name == "kind" && text == "x"));
+    CHECK_FALSE(set->rules[5]->where->string_equality(name, text));  // != is not an equality
+    const char* extras[] = {R"("kind":"x")", R"("kind":"y")", R"("kind":"a\"b")", R"("kind":"x","other":"x")",
+                            R"("kind":5)", R"("kind":null)", R"("kind":{"x":1})", R"("other":"x")", R"("kind":"")",
+                            R"("kind":"\u0078")", ""};
+    Calls calls;
+    g_calls = &calls;
+    ManualClock clock;
+    VectorAlertSink sink;
+    PartitionEngine engine(set, {spec("s", 0)}, clock, sink, &recording);
+    V want;
+    int64_t t = 0;
+    for (const char* extra : extras) {
+        ++t;
+        EventPtr ev = event("a", t, "e" + std::to_string(t), "k", extra);
+        EvalContext ctx;
+        ctx.event = ev.get();
+        for (const auto& r : set->rules)
+            if (r->where->test(ctx)) want.push_back(r->id + ":e" + std::to_string(t) + "@" + std::to_string(t) + "/k");
+        engine.push(ev);
+    }
+    V seen;
+    for (const auto& line : calls.log)
+        if (line.find("wm=") == std::string::npos) seen.push_back(line);
+    CHECK(seen == want);
+    CHECK(seen.size() == 15);  // the wheres do not all answer alike
 }
 
 TEST_CASE("engine: a rule keyed differently from its stream is regrouped by its own key") {
