@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "rules/expr_program.h"
+#include "rules/same_bytes.h"
 #include "rules/table_lookup.h"
 
 namespace vigil::expr {
@@ -55,28 +56,6 @@ inline Val from_json(JsonRef r) {
     return v;
 }
 
-// Whether the first and the last sizeof(W) of the `n` (sizeof(W) <= n <= 2 sizeof(W))
-// bytes at `a` and `b` are equal: together they cover all `n`.
-template <class W>
-inline bool same_ends(const char* a, const char* b, size_t n) {
-    W a0, b0, a1, b1;
-    std::memcpy(&a0, a, sizeof(W));
-    std::memcpy(&b0, b, sizeof(W));
-    std::memcpy(&a1, a + n - sizeof(W), sizeof(W));
-    std::memcpy(&b1, b + n - sizeof(W), sizeof(W));
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-}
-
-// Whether `n` bytes at `a` and `b` are equal. Member names and compared strings are
-// mostly under 16 bytes: two overlapping word loads per side (reading only inside
-// the `n` bytes) beat a byte loop and a call to memcmp.
-inline bool same_bytes(const char* a, const char* b, size_t n) {
-    if (n > 16) return std::memcmp(a, b, n) == 0;
-    if (n >= 8) return same_ends<uint64_t>(a, b, n);
-    if (n >= 4) return same_ends<uint32_t>(a, b, n);
-    if (n == 0) return true;
-    return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];  // 1-3 bytes: all of them
-}
 
 inline JsonRef member(JsonRef v, std::string_view key) {
     if (!v.valid()) return {};

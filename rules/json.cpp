@@ -8,6 +8,8 @@
 #include <cstring>
 #include <string>
 
+#include "rules/same_bytes.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -95,12 +97,12 @@ private:
             return error("expected a JSON value");
         }
         uint64_t m = 0;
-        const char* q = p_;
-        while (q < end_ && digit(*q)) m = m * 10 + static_cast<uint64_t>(*q++ - '0');
+        const char* q = eight_digits(p_, m);  // a timestamp's first eight digits in one step
+        q = read_digits(q, m);
         int digits = static_cast<int>(q - p_), frac = 0;
         if (q < end_ && *q == '.') {
             const char* f = ++q;
-            while (q < end_ && digit(*q)) m = m * 10 + static_cast<uint64_t>(*q++ - '0');
+            q = read_digits(q, m);
             frac = static_cast<int>(q - f);
             digits += frac;
         }
@@ -133,6 +135,33 @@ private:
         return true;
     }
     static bool digit(char c) { return c >= '0' && c <= '9'; }
+    // m = m * 10 + each decimal digit from q; returns the first non-digit. (Past 19
+    // digits m wraps; number() then reads the text with from_chars instead.)
+    const char* read_digits(const char* q, uint64_t& m) const {
+        for (; q < end_; ++q) {
+            const auto d = static_cast<unsigned>(static_cast<unsigned char>(*q)) - '0';
+            if (d > 9) break;
+            m = m * 10 + d;
+        }
+        return q;
+    }
+    // When the eight bytes at q (m == 0) are all digits: their value into m, q + 8;
+    // else q. Each byte 0x30..0x39 has high nibble 3, and adding 6 leaves it 3.
+    const char* eight_digits(const char* q, uint64_t& m) const {
+        if constexpr (std::endian::native == std::endian::little) {
+            constexpr uint64_t kHigh = 0xF0F0F0F0F0F0F0F0ull, kThrees = 0x3030303030303030ull;
+            uint64_t v;
+            if (end_ - q < 8) return q;
+            std::memcpy(&v, q, 8);
+            if ((v & kHigh) != kThrees || ((v + 0x0606060606060606ull) & kHigh) != kThrees) return q;
+            v -= kThrees;                                         // byte k: the k-th digit
+            v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFull;      // 16-bit lanes: two digits
+            v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFull;    // 32-bit lanes: four digits
+            m = (v * 10000 + (v >> 32)) & 0xFFFFFFFFull;          // eight digits
+            return q + 8;
+        }
+        return q;
+    }
 
     static int hex(char c) {
         if (c >= '0' && c <= '9') return c - '0';
@@ -464,7 +493,8 @@ JsonRef JsonRef::operator[](std::string_view key) const {
     uint32_t i = index_ + 1;
     while (i < n.end) {
         const auto& k = doc_->node(i);
-        if (doc_->str(k) == key) return JsonRef(doc_, i + 1);
+        if (k.span.len == key.size() && same_bytes(doc_->str(k).data(), key.data(), key.size()))
+            return JsonRef(doc_, i + 1);
         i = doc_->node(i + 1).end;
     }
     return {};

@@ -144,10 +144,10 @@ TEST_CASE("expr: same_bytes finds a difference at every offset of every length, 
         // ASan finding; a byte before it differs too, so a read before is a wrong answer.
         std::vector<char> a(n + 1, 'x'), b(n + 1, 'y');
         for (size_t i = 0; i < n; ++i) a[1 + i] = b[1 + i] = static_cast<char>('a' + (i * 7) % 26);
-        CHECK(vigil::expr::same_bytes(a.data() + 1, b.data() + 1, n));
+        CHECK(vigil::same_bytes(a.data() + 1, b.data() + 1, n));
         for (size_t at = 0; at < n; ++at) {
             b[1 + at] ^= 0x20;
-            CHECK_MESSAGE(!vigil::expr::same_bytes(a.data() + 1, b.data() + 1, n), n << " " << at);
+            CHECK_MESSAGE(!vigil::same_bytes(a.data() + 1, b.data() + 1, n), n << " " << at);
             b[1 + at] ^= 0x20;
         }
     }
