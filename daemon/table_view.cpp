@@ -11,6 +11,7 @@
 
 #include "rules/expr_eval.h"
 #include "rules/hash.h"
+#include "rules/same_bytes.h"
 
 namespace vigil {
 
@@ -37,7 +38,7 @@ TableView::Slot* TableView::Index::find(std::string_view key, uint64_t h, const 
         if (!s.entry) return nullptr;
         if (s.tag != tag) continue;
         if (s.len == kLong ? entry(entries, s.entry).key == key
-                           : s.len == key.size() && expr::same_bytes(s.key, key.data(), key.size()))
+                           : s.len == key.size() && same_bytes(s.key, key.data(), key.size()))
             return &s;
     }
 }
