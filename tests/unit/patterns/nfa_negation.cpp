@@ -1,6 +1,9 @@
 // `not` stages, `within`, absence and timed-out partial matches.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <random>
+
 #include "nfa_support.h"
 
 using namespace vigil;
@@ -107,4 +110,54 @@ TEST_CASE("nfa: timeouts are not emitted without emit.timeouts, and state is fre
     CHECK(rt.key_count() == 0);
     CHECK(rt.buffer().live_nodes() == 0);
     CHECK(rt.buffer().live_events() == 0);
+}
+
+TEST_CASE("nfa: across many keys each timeout fires once, at its deadline, in deadline order") {
+    // a b c within 150 (previous_and_current: every event moves its key's deadline),
+    // 100 keys: keys that finish leave the timer heap from anywhere in it.
+    auto rule = pattern_rule({stage({.name = "a"}), stage({.name = "b"}), stage({.name = "c"})});
+    rule->pattern.within_ms = 150;
+    rule->pattern.within_type = WithinType::PreviousAndCurrent;
+    rule->emit.timeouts = true;
+    ManualClock clock;
+    PatternRuntime rt(rule, clock);
+    VectorAlertSink sink;
+    struct Model {
+        int stage = 0;
+        int64_t last = 0;
+    };
+    std::vector<Model> keys(100);
+    std::vector<std::pair<int64_t, std::string>> want_timeouts;  // (last event time, key)
+    size_t want_matches = 0;
+    std::mt19937 rng(11);
+    for (int64_t t = 1; t <= 20'000; ++t) {
+        for (size_t k = 0; k < keys.size(); ++k) {
+            if (keys[k].stage > 0 && keys[k].last + 150 <= t) {  // due before the event at t
+                want_timeouts.emplace_back(keys[k].last, "k" + std::to_string(k));
+                keys[k].stage = 0;
+            }
+        }
+        const size_t k = rng() % keys.size();
+        const std::string type(1, static_cast<char>('a' + keys[k].stage));
+        rt.on_event(event(type, t, type + std::to_string(t), "k" + std::to_string(k)), sink);
+        keys[k].last = t;
+        if (++keys[k].stage == 3) {
+            keys[k].stage = 0;
+            ++want_matches;
+        }
+    }
+    std::vector<std::pair<int64_t, std::string>> got;
+    size_t matches = 0;
+    for (const Alert& a : sink.alerts) {
+        if (a.kind == "match") ++matches;
+        if (a.kind != "timeout") continue;
+        if (!got.empty()) CHECK(a.time >= got.back().first);  // deadline order
+        got.emplace_back(a.time, a.key);
+    }
+    std::sort(got.begin(), got.end());
+    std::sort(want_timeouts.begin(), want_timeouts.end());
+    CHECK(got == want_timeouts);
+    CHECK(matches == want_matches);
+    CHECK(got.size() > 1000);
+    CHECK(matches > 1000);
 }
