@@ -479,14 +479,6 @@ void JsonDoc::copy_value(JsonRef v) {
     }
 }
 
-JsonType JsonRef::type() const { return doc_->node(index_).type; }
-bool JsonRef::as_bool() const { return valid() && doc_->node(index_).boolean; }
-double JsonRef::as_number() const { return is_number() ? doc_->node(index_).number : 0.0; }
-std::string_view JsonRef::as_string() const {
-    if (!is_string()) return {};
-    return doc_->str(doc_->node(index_));
-}
-
 JsonRef JsonRef::operator[](std::string_view key) const {
     if (!is_object()) return {};
     const auto& n = doc_->node(index_);
