@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "rules/hash.h"
+#include "rules/same_bytes.h"
 
 namespace vigil {
 
@@ -39,7 +40,7 @@ public:
         for (size_t i = h & mask();; i = (i + 1) & mask()) {
             const Entry& e = table_[i];
             if (e.slot == kNone) return kNone;
-            if (e.hash == h && names_[e.slot] == key) return e.slot;
+            if (e.hash == h && same_text(names_[e.slot], key)) return e.slot;
         }
     }
 

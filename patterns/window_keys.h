@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rules/hash.h"
+#include "rules/same_bytes.h"
 
 namespace vigil {
 
@@ -25,7 +26,7 @@ public:
         if (slots_.empty()) return nullptr;
         const uint64_t h = hash(key);
         for (size_t i = h & mask(); slots_[i].value; i = (i + 1) & mask())
-            if (slots_[i].hash == h && slots_[i].value->key == key) return slots_[i].value.get();
+            if (slots_[i].hash == h && same_text(slots_[i].value->key, key)) return slots_[i].value.get();
         return nullptr;
     }
 
@@ -35,7 +36,7 @@ public:
         const uint64_t h = hash(key);
         size_t i = h & mask();
         for (; slots_[i].value; i = (i + 1) & mask())
-            if (slots_[i].hash == h && slots_[i].value->key == key) {
+            if (slots_[i].hash == h && same_text(slots_[i].value->key, key)) {
                 created = false;
                 return slots_[i].value.get();
             }
@@ -52,7 +53,7 @@ public:
         const uint64_t h = hash(key);
         size_t i = h & mask();
         for (; slots_[i].value; i = (i + 1) & mask())
-            if (slots_[i].hash == h && slots_[i].value->key == key) break;
+            if (slots_[i].hash == h && same_text(slots_[i].value->key, key)) break;
         if (!slots_[i].value) return;
         slots_[i].value.reset();
         --size_;

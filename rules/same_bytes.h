@@ -1,8 +1,10 @@
 #pragma once
 // Equality of short byte runs (member names, compared strings) without a call to
-// memcmp: used by JSON member lookup (rules/json.cpp) and the evaluator.
+// memcmp: used by JSON member lookup (rules/json.cpp), the evaluator and the
+// runtimes' key indexes.
 #include <cstddef>
 #include <cstring>
+#include <string_view>
 
 namespace vigil {
 
@@ -27,6 +29,11 @@ inline bool same_bytes(const char* a, const char* b, size_t n) {
     if (n >= 4) return same_ends<uint32_t>(a, b, n);
     if (n == 0) return true;
     return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];  // 1-3 bytes: all of them
+}
+
+// Whether `a` and `b` hold the same bytes (key names in the runtimes' indexes).
+inline bool same_text(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
 }
 
 }  // namespace vigil
