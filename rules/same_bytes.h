@@ -3,6 +3,7 @@
 // memcmp: used by JSON member lookup (rules/json.cpp), the evaluator and the
 // runtimes' key indexes.
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string_view>
 
