@@ -136,7 +136,9 @@ private:
 inline JsonType JsonRef::type() const { return doc_->node(index_).type; }
 inline bool JsonRef::as_bool() const { return valid() && doc_->node(index_).boolean; }
 inline double JsonRef::as_number() const { return is_number() ? doc_->node(index_).number : 0.0; }
-inline std::string_view JsonRef::as_string() const { return is_string() ? doc_->str(doc_->node(index_)) : std::string_view(); }
+inline std::string_view JsonRef::as_string() const {
+    return is_string() ? doc_->str(doc_->node(index_)) : std::string_view();
+}
 
 // Appends `s` as a quoted, escaped JSON string.
 void json_escape(std::string& out, std::string_view s);
