@@ -102,21 +102,14 @@ inline bool compare_numbers(Op op, double a, double b) {
 }
 
 constexpr uint32_t kNoNode = UINT32_MAX;
+static_assert(kNoNode == JsonDoc::kNoMember);
 
 // The index of the value of member `key` of the document's root object, or kNoNode:
 // the lookup of almost every condition, on the node array (nodes are contiguous)
 // rather than through JsonRef, keys compared by length first.
 inline uint32_t root_member(const JsonDoc& d, std::string_view key) {
-    if (d.empty()) return kNoNode;
-    const JsonDoc::Node* nodes = &d.node(0);
-    if (nodes[0].type != JsonType::Object) return kNoNode;
-    const uint32_t end = nodes[0].end;
-    const auto len = static_cast<uint32_t>(key.size());
-    for (uint32_t i = 1; i < end; i = nodes[i + 1].end) {
-        const JsonDoc::Node& k = nodes[i];
-        if (k.span.len == len && same_bytes(d.str(k).data(), key.data(), len)) return i + 1;
-    }
-    return kNoNode;
+    if (d.empty() || d.node(0).type != JsonType::Object) return kNoNode;
+    return d.member_index(0, key);  // kNoMember == kNoNode
 }
 
 // The node index of a Field node's value in the event's document, or kNoNode.

@@ -479,19 +479,6 @@ void JsonDoc::copy_value(JsonRef v) {
     }
 }
 
-JsonRef JsonRef::operator[](std::string_view key) const {
-    if (!is_object()) return {};
-    const auto& n = doc_->node(index_);
-    uint32_t i = index_ + 1;
-    while (i < n.end) {
-        const auto& k = doc_->node(i);
-        if (k.span.len == key.size() && same_bytes(doc_->str(k).data(), key.data(), key.size()))
-            return JsonRef(doc_, i + 1);
-        i = doc_->node(i + 1).end;
-    }
-    return {};
-}
-
 JsonRef JsonRef::at(size_t idx) const {
     if (!is_array()) return {};
     const auto& n = doc_->node(index_);

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "rules/same_bytes.h"
+
 namespace vigil {
 
 enum class JsonType : uint8_t { Null, Bool, Number, String, Array, Object };
@@ -106,7 +108,19 @@ public:
     void copy_value(JsonRef v);
 
     const Node& node(uint32_t i) const { return nodes_[i]; }
-    std::string_view str(const Node& n) const { return std::string_view(strings_).substr(n.span.off, n.span.len); }
+    // (No bounds check: spans are made by the parser and the builder, inside strings_.)
+    std::string_view str(const Node& n) const { return std::string_view(strings_.data() + n.span.off, n.span.len); }
+    // The index of the value of the first member named `key` of the object at node
+    // `object`, or kNoMember.
+    static constexpr uint32_t kNoMember = UINT32_MAX;
+    uint32_t member_index(uint32_t object, std::string_view key) const {
+        const Node* n = nodes_.data();
+        const char* s = strings_.data();
+        const uint32_t end = n[object].end;
+        for (uint32_t i = object + 1; i < end; i = n[i + 1].end)
+            if (n[i].span.len == key.size() && same_bytes(s + n[i].span.off, key.data(), key.size())) return i + 1;
+        return kNoMember;
+    }
     size_t memory_bytes() const { return nodes_.capacity() * sizeof(Node) + strings_.capacity(); }
 
 private:
@@ -135,6 +149,11 @@ private:
 // JsonRef's accessors, inline: every field read of the per-event path goes through them.
 inline JsonType JsonRef::type() const { return doc_->node(index_).type; }
 inline bool JsonRef::as_bool() const { return valid() && doc_->node(index_).boolean; }
+inline JsonRef JsonRef::operator[](std::string_view key) const {
+    if (!is_object()) return {};
+    const uint32_t i = doc_->member_index(index_, key);
+    return i == JsonDoc::kNoMember ? JsonRef() : JsonRef(doc_, i);
+}
 inline double JsonRef::as_number() const { return is_number() ? doc_->node(index_).number : 0.0; }
 inline std::string_view JsonRef::as_string() const {
     return is_string() ? doc_->str(doc_->node(index_)) : std::string_view();
