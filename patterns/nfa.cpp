@@ -32,6 +32,19 @@ struct PatternRuntime::StepCtx {
 
 bool PatternRuntime::test(const ExprPtr& e, const PartialMatch* pm, const Event& ev) {
     if (!e) return true;
+    for (const EqTest& q : eq_tests_) {
+        if (q.expr != e.get()) continue;
+        if (memo_event_ != &ev || memo_name_ != q.name) {
+            memo_event_ = &ev;
+            memo_name_ = q.name;
+            memo_value_ = ev.root()[q.name];
+        }
+        // Missing, null or a string: what `==` with a string gives, without an error.
+        // Any other type is a type error, counted by the full evaluation below.
+        if (!memo_value_.valid() || memo_value_.is_null()) return false;
+        if (memo_value_.is_string()) return same_text(memo_value_.as_string(), q.text);
+        break;
+    }
     View view(buffer_, pattern_.stages.size(), pm ? pm->node : SharedBuffer::kNone);
     EvalContext ctx;
     ctx.event = &ev;
@@ -231,6 +244,7 @@ void PatternRuntime::finish_step(KeyState& ks, StepCtx& s, AlertSink& out) {
 void PatternRuntime::on_event(const EventPtr& evp, AlertSink& out) {
     if (pattern_.stages.empty()) return;
     counters_.evaluations++;
+    memo_event_ = nullptr;  // test()'s member read is per event; this one may sit where an old one did
     fire_timers(evp->time, out);
     uint32_t hash;
     uint32_t slot = key_index_.find(evp->key, hash);

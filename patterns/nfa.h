@@ -174,6 +174,17 @@ private:
     std::vector<Completed> scratch_done_;
     std::string scratch_str_;
     std::vector<SharedBuffer::NodeId> scratch_path_;
+    // Stage conditions (`where`, `until`) of the form `NAME == "TEXT"` (Expr::string_equality):
+    // test() answers them from one read of NAME per event, remembered for the event
+    // on_event() is stepping (memo_event_, reset at each on_event()).
+    struct EqTest {
+        const Expr* expr;
+        std::string_view name, text;  // owned by the rule
+    };
+    std::vector<EqTest> eq_tests_;
+    const Event* memo_event_ = nullptr;
+    std::string_view memo_name_;
+    JsonRef memo_value_;
     int64_t last_drop_log_ms_ = INT64_MIN;
     uint64_t drops_since_log_ = 0;
     std::vector<uint32_t> dirty_slots_;   // may hold stale or repeated slots: `dirty` decides

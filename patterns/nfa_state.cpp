@@ -35,6 +35,11 @@ PatternRuntime::PatternRuntime(RulePtr rule, const Clock& clock)
     }
     for (size_t i = 0; i < n; ++i)
         if (st[i].name == pattern_.skip_stage) skip_stage_ = int(i);
+    for (const StageSpec& stage : st)
+        for (const ExprPtr* e : {&stage.where, &stage.until}) {
+            std::string_view name, text;
+            if (*e && (*e)->string_equality(name, text)) eq_tests_.push_back(EqTest{e->get(), name, text});
+        }
 }
 
 PatternRuntime::~PatternRuntime() = default;

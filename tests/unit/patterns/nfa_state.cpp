@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "nfa_support.h"
+#include "rules/expr.h"
 
 using namespace vigil;
 using namespace vigil::nfa_test;
@@ -110,4 +111,71 @@ TEST_CASE("nfa: throttle suppresses repeats per key in event time") {
     Harness h(rule);
     for (int64_t t : {0, 5, 9, 10, 25}) h.push(event("a", t, "a" + std::to_string(t)));
     CHECK(h.matches() == V{"a0", "a10", "a25"});
+}
+
+namespace {
+// Forwards to a compiled expression but does not describe its shape
+// (string_equality() false): the runtime then evaluates it in full.
+class Opaque : public Expr {
+public:
+    explicit Opaque(ExprPtr inner) : inner_(std::move(inner)) {}
+    Value eval(const EvalContext& ctx) const override { return inner_->eval(ctx); }
+    bool test(const EvalContext& ctx) const override { return inner_->test(ctx); }
+
+private:
+    ExprPtr inner_;
+};
+}  // namespace
+
+TEST_CASE("nfa: stage conditions `NAME == \"TEXT\"` answer as evaluated in full, type errors counted") {
+    auto compiled = [](const char* text) {
+        Diagnostics d;
+        ExprPtr e = Expr::compile(text, ExprScope{}, SourcePos{}, d);
+        REQUIRE_MESSAGE(e, d.to_string());
+        return e;
+    };
+    ExprPtr a = compiled(R"(kind == "x")"), b = compiled(R"(other == "y")"), stop = compiled(R"(kind == "stop")"),
+            c = compiled(R"(kind == "z")");
+    std::string_view name, text;
+    REQUIRE(a->string_equality(name, text));
+    REQUIRE(stop->string_equality(name, text));
+    // a, then b one to three times until kind == "stop", then c: two members read per
+    // event, by stage conditions and by `until`.
+    auto make = [&](bool opaque) {
+        auto wrap = [&](const ExprPtr& e) { return opaque ? std::make_shared<Opaque>(e) : e; };
+        auto r = pattern_rule({stage({.name = "a", .where = wrap(a)}),
+                               stage({.name = "b", .min = 1, .max = 3, .where = wrap(b), .until = wrap(stop)}),
+                               stage({.name = "c", .where = wrap(c)})});
+        r->pattern.skip = SkipStrategy::NoSkip;
+        return r;
+    };
+    Harness fast(make(false)), full(make(true));
+    const char* values[] = {"", R"("x")", R"("y")", R"("z")", R"("stop")", "5", "null", "true", R"({"x":1})",
+                            R"("\u0078")", R"("")", R"("y ")"};
+    uint64_t seed = 7;
+    auto next = [&](size_t n) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<size_t>((seed >> 33) % n);
+    };
+    for (int64_t t = 1; t <= 3000; ++t) {
+        std::string extra;
+        for (const char* member : {"kind", "other"}) {
+            const char* v = values[next(std::size(values))];
+            if (!*v) continue;
+            if (!extra.empty()) extra += ',';
+            extra += std::string("\"") + member + "\":" + v;
+        }
+        if (next(4) == 0) extra += std::string(extra.empty() ? "" : ",") + R"("kind":"x")";  // a duplicate member
+        EventPtr ev = event("e", t, "e" + std::to_string(t), "k" + std::to_string(next(3)), extra);
+        fast.push(ev);
+        full.push(ev);
+    }
+    fast.rt.on_watermark(INT64_MAX, fast.sink);
+    full.rt.on_watermark(INT64_MAX, full.sink);
+    REQUIRE(fast.sink.alerts.size() == full.sink.alerts.size());
+    for (size_t i = 0; i < fast.sink.alerts.size(); ++i) CHECK(fast.sink.alerts[i].id == full.sink.alerts[i].id);
+    CHECK(fast.rt.counters().errors == full.rt.counters().errors);
+    CHECK(fast.rt.counters().matches == full.rt.counters().matches);
+    CHECK(full.rt.counters().errors > 100);   // members of other types are type errors
+    CHECK(full.rt.counters().matches > 100);  // and the conditions do match
 }
