@@ -379,7 +379,7 @@ void PartitionEngine::late(const EventPtr& ev) {
         a.kind = "late";
         a.key = keyed->key;
         a.time = keyed->time;
-        a.events.emplace_back("late", std::vector<EventPtr>{keyed});
+        a.events.emplace_back("late", EventList{keyed});
         EvalContext ctx;
         ctx.event = keyed.get();
         ctx.lua = e.rule->lua.get();

@@ -198,7 +198,7 @@ void PatternRuntime::emit(const KeyState& ks, const PartialMatch& pm, const char
     a.events.reserve(pattern_.stages.size());
     for (auto n : path) {
         const std::string& name = pattern_.stages[buffer_.stage(n)].name;
-        if (a.events.empty() || a.events.back().first != name) a.events.emplace_back(name, std::vector<EventPtr>{});
+        if (a.events.empty() || a.events.back().first != name) a.events.emplace_back(name, EventList{});
         a.events.back().second.push_back(buffer_.event_ptr(n));
     }
     View view(buffer_, pattern_.stages.size(), pm.node);

@@ -95,3 +95,41 @@ TEST_CASE("throttle: at most one alert per key per interval of event time") {
     CHECK(off.allow("k", 0));
     CHECK(off.allow("k", 0));
 }
+
+TEST_CASE("alert: EventList keeps order and ownership inside and past its inline room") {
+    std::vector<EventPtr> evs;
+    for (uint64_t i = 0; i < 7; ++i) evs.push_back(event(0, i, "{}"));
+    auto offsets = [](const EventList& l) {
+        std::vector<uint64_t> o;
+        for (const auto& e : l) o.push_back(e->offset);
+        return o;
+    };
+    for (size_t n = 0; n <= evs.size(); ++n) {
+        CAPTURE(n);
+        EventList l;
+        for (size_t i = 0; i < n; ++i) l.push_back(evs[i]);
+        std::vector<uint64_t> want(n);
+        for (size_t i = 0; i < n; ++i) want[i] = i;
+        REQUIRE(l.size() == n);
+        CHECK(l.empty() == (n == 0));
+        CHECK(offsets(l) == want);
+        if (n) CHECK((l.front() == evs[0] && l.back() == evs[n - 1] && l[n / 2] == evs[n / 2]));
+        for (size_t i = 0; i < n; ++i) CHECK(evs[i].use_count() == 2);  // held once by the list
+        EventList copy(l);
+        CHECK(offsets(copy) == want);
+        for (size_t i = 0; i < n; ++i) CHECK(evs[i].use_count() == 3);
+        EventList moved(std::move(copy));
+        CHECK(offsets(moved) == want);
+        CHECK(copy.empty());  // NOLINT(bugprone-use-after-move): moved-from lists are empty
+        for (size_t i = 0; i < n; ++i) CHECK(evs[i].use_count() == 3);
+        EventList assigned{evs[6]};
+        assigned = std::move(moved);
+        CHECK(offsets(assigned) == want);
+        CHECK(evs[6].use_count() == (n == 7 ? 3 : 1));  // the event replaced was released
+        assigned = l;
+        CHECK(offsets(assigned) == want);
+        l.push_back(evs[0]);  // lists are independent
+        CHECK(assigned.size() == n);
+    }
+    for (const auto& e : evs) CHECK(e.use_count() == 1);
+}
