@@ -5,6 +5,7 @@
 
 #include "patterns/emit.h"
 #include "patterns/state_codec.h"
+#include "rules/same_bytes.h"
 #include "rules/table_lookup.h"
 
 namespace vigil {
@@ -195,7 +196,7 @@ void PartitionEngine::swap_rules(RuleSetPtr rules, const WarmSource& warm) {
 
 PartitionEngine::Stream& PartitionEngine::stream_for(std::string_view name) {
     for (auto& s : streams_)
-        if (s->spec.name == name) return *s;
+        if (same_text(s->spec.name, name)) return *s;
     auto s = std::make_unique<Stream>();
     s->spec = default_stream_;
     s->spec.name = std::string(name);

@@ -34,7 +34,7 @@ bool PatternRuntime::test(const ExprPtr& e, const PartialMatch* pm, const Event&
     if (!e) return true;
     for (const EqTest& q : eq_tests_) {
         if (q.expr != e.get()) continue;
-        if (memo_event_ != &ev || memo_name_ != q.name) {
+        if (memo_event_ != &ev || !same_text(memo_name_, q.name)) {
             memo_event_ = &ev;
             memo_name_ = q.name;
             memo_value_ = ev.root()[q.name];

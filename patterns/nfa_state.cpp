@@ -196,9 +196,15 @@ void PatternRuntime::emit(const KeyState& ks, const PartialMatch& pm, const char
     for (auto n = pm.node; n != SharedBuffer::kNone; n = buffer_.pred(n)) path.push_back(n);
     std::reverse(path.begin(), path.end());
     a.events.reserve(pattern_.stages.size());
+    uint32_t last_stage = UINT32_MAX;
     for (auto n : path) {
-        const std::string& name = pattern_.stages[buffer_.stage(n)].name;
-        if (a.events.empty() || a.events.back().first != name) a.events.emplace_back(name, EventList{});
+        // Events of consecutive nodes with the same stage name form one group (the same
+        // stage has the same name: the names are compared only when the stage changes).
+        const uint32_t stage = buffer_.stage(n);
+        const std::string& name = pattern_.stages[stage].name;
+        if (a.events.empty() || (stage != last_stage && a.events.back().first != name))
+            a.events.emplace_back(name, EventList{});
+        last_stage = stage;
         a.events.back().second.push_back(buffer_.event_ptr(n));
     }
     View view(buffer_, pattern_.stages.size(), pm.node);
@@ -208,7 +214,7 @@ void PatternRuntime::emit(const KeyState& ks, const PartialMatch& pm, const char
     ctx.lua = rule_->lua.get();
     ctx.type_errors = &counters_.errors;
     finish_alert(*rule_, a, ctx, clock_.now_ms());
-    if (a.kind == "match") counters_.matches++;
+    if (std::string_view(kind) == "match") counters_.matches++;
     out.emit(std::move(a));
 }
 

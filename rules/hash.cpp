@@ -10,16 +10,18 @@ uint64_t stable_hash64(std::string_view bytes, uint64_t seed) {
 
 std::string hex_digits(uint64_t v, int digits) {
     static constexpr char kHex[] = "0123456789abcdef";
-    // Written into a local buffer: writes through the string's own pointer would make
-    // the compiler reload it after each (a char store may alias it).
-    char buf[32];
-    const int n = digits < 0 ? 0 : digits > 32 ? 32 : digits;
-    for (int i = n - 1; i >= 0; --i) {
-        buf[i] = kHex[v & 15];
-        v >>= 4;
+    if (digits == 16) {  // alert ids: two digits per byte, written into the string in place
+        std::string s(16, '0');
+        char* out = s.data();
+        for (int i = 7; i >= 0; --i, v >>= 8) {
+            out[2 * i] = kHex[(v >> 4) & 15];
+            out[2 * i + 1] = kHex[v & 15];
+        }
+        return s;
     }
-    if (digits <= n) return std::string(buf, static_cast<size_t>(n));
-    return std::string(static_cast<size_t>(digits - n), '0').append(buf, static_cast<size_t>(n));
+    std::string s(static_cast<size_t>(digits), '0');
+    for (int i = digits - 1; i >= 0 && v; --i, v >>= 4) s[static_cast<size_t>(i)] = kHex[v & 15];
+    return s;
 }
 
 }  // namespace vigil
