@@ -84,52 +84,63 @@ private:
 
     // Numbers of the form -?D+(.D+)? with at most 15 digits (Clinger's fast path: an
     // exact integer m < 2^53 over an exact power of ten, so one IEEE division gives
-    // the correctly rounded value from_chars would) are read in one pass; anything
-    // else (exponents, more digits) goes to from_chars.
+    // the correctly rounded value from_chars would) are read in one pass by
+    // plain_number(); anything else (exponents, more digits) goes to from_chars.
+    static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+                                        1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    // The number at `p` (p < end_) when it has that form: a node, `p` moved past it,
+    // true. Otherwise false with nothing done. Inline in the member loop, which calls
+    // it before value() (the members of events are mostly strings and such numbers).
+    [[gnu::always_inline]] bool plain_number(const char*& p) {
+        const char* q = p;
+        const bool neg = *q == '-';
+        q += neg;
+        const char* first = q;
+        uint64_t m = 0;
+        q = eight_digits(q, m);  // a timestamp's first eight digits in one step
+        q = read_digits(q, m);
+        int digits = static_cast<int>(q - first), frac = 0;
+        if (digits == 0) return false;
+        if (q < end_ && *q == '.') {
+            const char* f = ++q;
+            q = read_digits(q, m);
+            frac = static_cast<int>(q - f);
+            if (frac == 0) return false;
+            digits += frac;
+        }
+        if (digits > 15 || (q < end_ && (*q == 'e' || *q == 'E' || *q == '+' || *q == '-' || *q == '.'))) return false;
+        double d = static_cast<double>(m);
+        if (frac) d /= kPow10[frac];
+        doc_.push_number(neg ? -d : d);
+        p = q;
+        return true;
+    }
     bool number() {
-        static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
-                                            1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
         const char* start = p_;
+        if (plain_number(start)) {
+            p_ = start;
+            return true;
+        }
         bool neg = p_ < end_ && *p_ == '-';
         if (neg) ++p_;
         if (p_ >= end_ || !digit(*p_)) {
             p_ = start;
             return error("expected a JSON value");
         }
-        uint64_t m = 0;
-        const char* q = eight_digits(p_, m);  // a timestamp's first eight digits in one step
-        q = read_digits(q, m);
-        int digits = static_cast<int>(q - p_), frac = 0;
-        if (q < end_ && *q == '.') {
-            const char* f = ++q;
-            q = read_digits(q, m);
-            frac = static_cast<int>(q - f);
-            digits += frac;
-        }
         double d = 0;
-        bool simple = digits <= 15 && (frac > 0 || q[-1] != '.') &&
-                      !(q < end_ && (*q == 'e' || *q == 'E' || *q == '+' || *q == '-' || *q == '.'));
-        if (simple) {
-            d = static_cast<double>(m);
-            if (frac) d /= kPow10[frac];
-            if (neg) d = -d;
-            p_ = q;
-        } else {
-            while (p_ < end_ && (digit(*p_) || *p_ == '.' || *p_ == 'e' || *p_ == 'E' || *p_ == '+' || *p_ == '-'))
-                ++p_;
-            auto [ptr, ec] = std::from_chars(start, p_, d);
-            if (ec == std::errc::result_out_of_range && ptr == p_) {
-                // Too small (1e-400: valid JSON, read as 0 with its sign) or too large
-                // (1e400: no double holds it); from_chars does not say which, strtod does.
-                d = std::strtod(std::string(start, p_).c_str(), nullptr);
-                if (!std::isfinite(d)) {
-                    p_ = start;
-                    return error("number out of range");
-                }
-            } else if (ec != std::errc() || ptr != p_) {
+        while (p_ < end_ && (digit(*p_) || *p_ == '.' || *p_ == 'e' || *p_ == 'E' || *p_ == '+' || *p_ == '-')) ++p_;
+        auto [ptr, ec] = std::from_chars(start, p_, d);
+        if (ec == std::errc::result_out_of_range && ptr == p_) {
+            // Too small (1e-400: valid JSON, read as 0 with its sign) or too large
+            // (1e400: no double holds it); from_chars does not say which, strtod does.
+            d = std::strtod(std::string(start, p_).c_str(), nullptr);
+            if (!std::isfinite(d)) {
                 p_ = start;
-                return error("invalid number");
+                return error("number out of range");
             }
+        } else if (ec != std::errc() || ptr != p_) {
+            p_ = start;
+            return error("invalid number");
         }
         doc_.push_number(d);
         return true;
@@ -320,6 +331,7 @@ private:
                 ++p;
                 if (at(p, '"')) {
                     if (!string_node(p)) return false;
+                } else if (p < end_ && plain_number(p)) {
                 } else {
                     p_ = p;
                     if (!value(depth + 1)) return false;
