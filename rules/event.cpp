@@ -95,6 +95,7 @@ bool FieldPath::parse(std::string_view text, FieldPath& out, std::string* error)
 }
 
 JsonRef FieldPath::resolve(JsonRef v) const {
+    if (parts.size() == 1 && index[0] < 0) return v[parts[0]];  // most paths: one member name
     for (size_t i = 0; i < parts.size() && v.valid(); ++i) v = index[i] >= 0 ? v.at(static_cast<size_t>(index[i])) : v[parts[i]];
     return v;
 }
