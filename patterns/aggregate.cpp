@@ -91,6 +91,8 @@ bool AggPlan::build(const std::vector<AggregateSpec>& specs, AggPlan& out, std::
         out.names.push_back(s.name);
         out.args.push_back(s.arg);
         out.same_arg.push_back(same);
+        std::string_view name;
+        out.member.push_back(s.arg && s.arg->member_read(name) ? std::optional<std::string_view>(name) : std::nullopt);
     }
     return true;
 }
@@ -111,6 +113,18 @@ void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sampl
             s.number = same.number;
             if (keeps_text(plan.fns[i])) s.text = same.text;
             continue;
+        }
+        if (plan.member[i] && ctx.event) {  // a number member: its value, as eval() would give it
+            const JsonDoc& d = ctx.event->doc;
+            if (!d.empty() && d.node(0).type == JsonType::Object) {
+                const uint32_t at = d.member_index(0, *plan.member[i]);
+                if (at != JsonDoc::kNoMember && d.node(at).type == JsonType::Number) {
+                    s.kind = Value::Kind::Number;
+                    s.boolean = false;
+                    s.number = d.node(at).number;
+                    continue;
+                }
+            }
         }
         Value v = plan.args[i]->eval(ctx);
         s.kind = v.kind;

@@ -67,6 +67,9 @@ struct AggPlan {
     // `min(value)`), whose sample this one copies instead of evaluating it again; -1
     // none. Arguments calling Lua are always evaluated (a Lua function may keep state).
     std::vector<int32_t> same_arg;
+    // Arguments that are a bare top-level member (Expr::member_read): its name, which
+    // make_samples() reads in place when it holds a number; else nullopt.
+    std::vector<std::optional<std::string_view>> member;
 
     // False (with `error`) when a function is unknown.
     static bool build(const std::vector<AggregateSpec>& specs, AggPlan& out, std::string* error);

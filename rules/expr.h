@@ -89,6 +89,9 @@ public:
     // exactly when that member is the string TEXT, false when it is missing (the
     // engine reads the member once for every rule whose `where` compares it).
     virtual bool string_equality(std::string_view& /*name*/, std::string_view& /*text*/) const { return false; }
+    // A bare top-level member NAME of the event: eval() is then
+    // Value::from_json(event.root()[NAME]) (an aggregate's argument reads it in place).
+    virtual bool member_read(std::string_view& /*name*/) const { return false; }
     virtual bool reads_tables() const { return false; }
     virtual void prefetch_tables(const Event&, const TableLookup&) const {}
 

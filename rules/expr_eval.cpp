@@ -379,6 +379,13 @@ public:
         text = n.value.str;
         return true;
     }
+    bool member_read(std::string_view& name) const override {
+        if (shape_ != Shape::Field) return false;
+        const Node& n = prog_->nodes[prog_->root];
+        if (n.nsegs != 1 || n.segs->is_index) return false;
+        name = n.segs->key;
+        return true;
+    }
     void prefetch_tables(const Event& event, const TableLookup& tables) const override {
         EvalContext ctx;
         ctx.event = &event;

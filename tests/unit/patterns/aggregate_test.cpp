@@ -192,3 +192,50 @@ TEST_CASE("aggregates: an argument written twice is evaluated once and copied") 
     CHECK(samples[2].kind == Value::Kind::String);
     CHECK(samples[2].text.empty());  // sum keeps no text
 }
+
+TEST_CASE("aggregates: a bare member argument read in place gives what evaluating it gives") {
+    Diagnostics d;
+    ExprPtr compiled = Expr::compile("v", ExprScope{}, SourcePos{}, d);
+    REQUIRE_MESSAGE(compiled, d.to_string());
+    std::string_view name;
+    REQUIRE(compiled->member_read(name));
+    CHECK(name == "v");
+    auto specs = [](const ExprPtr& arg) {
+        std::vector<AggregateSpec> s = all_aggs();
+        for (auto& a : s)
+            if (a.arg) a.arg = arg;
+        return s;
+    };
+    AggPlan fast, full;
+    REQUIRE(AggPlan::build(specs(compiled), fast, nullptr));
+    REQUIRE(AggPlan::build(specs(field("v")), full, nullptr));  // evaluated in full (a test double)
+    REQUIRE(fast.member[2].has_value());
+    CHECK_FALSE(full.member[2].has_value());
+    const char* events[] = {R"({"v": 2})",        R"({"v": -0.5})",          R"({"v": null})", R"({})",
+                            R"({"w": 1})",        R"({"v": "12"})",          R"({"v": true})", R"({"v": {"x": 1}})",
+                            R"({"v": [1, 2]})",   R"({"v": 7, "v": 9})",     R"({"v": 1e300})", R"({"vv": 3, "v": 4})",
+                            R"({"x": {"v": 5}})", R"({"v": 123456789012})"};
+    Accumulator a(fast), b(full);
+    std::vector<Sample> sa, sb;
+    for (const char* json : events) {
+        CAPTURE(json);
+        auto ev = event("k", 0, json);
+        EvalContext ctx;
+        ctx.event = ev.get();
+        make_samples(fast, ctx, sa);
+        make_samples(full, ctx, sb);
+        REQUIRE(sa.size() == sb.size());
+        for (size_t i = 0; i < sa.size(); ++i) {
+            CHECK(sa[i].kind == sb[i].kind);
+            CHECK(sa[i].boolean == sb[i].boolean);
+            CHECK(sa[i].number == sb[i].number);
+            CHECK(sa[i].text == sb[i].text);
+        }
+        a.add(fast, sa);
+        b.add(full, sb);
+    }
+    std::string va, vb;
+    a.write_values(fast, va);
+    b.write_values(full, vb);
+    CHECK(va == vb);
+}
