@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <random>
 
 namespace vigil {
@@ -138,7 +140,19 @@ void MqttClient::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
+namespace {
+// libmosquitto sets up OpenSSL's UI method on the process's first TLS connect without a
+// lock (net__init_tls): two clients making their first TLS connect at once (ingest and
+// the alert publisher) each create one, and one leaks. TLS connects therefore run one
+// at a time until one has succeeded; after that they do not wait for each other.
+std::mutex g_first_tls_connect;
+std::atomic<bool> g_tls_set_up{false};
+}  // namespace
+
 bool MqttClient::connect_once() {
+    std::unique_lock<std::mutex> first_tls;
+    if (!options_.ca_file.empty() && !g_tls_set_up.load(std::memory_order_acquire))
+        first_tls = std::unique_lock<std::mutex>(g_first_tls_connect);
     mosquitto_property* props = nullptr;
     if (options_.protocol == 5 && !options_.clean_session && options_.session_expiry_s > 0) {
         auto expiry = static_cast<uint32_t>(std::min<int64_t>(options_.session_expiry_s, UINT32_MAX));
@@ -147,6 +161,7 @@ bool MqttClient::connect_once() {
     int rc = mosquitto_connect_bind_v5(mosq_, options_.host.c_str(), options_.port, options_.keepalive_s, nullptr,
                                        props);
     mosquitto_property_free_all(&props);
+    if (first_tls.owns_lock() && rc == MOSQ_ERR_SUCCESS) g_tls_set_up.store(true, std::memory_order_release);
     if (rc != MOSQ_ERR_SUCCESS) {
         spdlog::warn("mqtt {}: cannot connect to {}:{}: {}", options_.client_id, options_.host, options_.port,
                      rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));
