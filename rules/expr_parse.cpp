@@ -11,7 +11,9 @@
 //   primary  := NUMBER | DURATION | STRING | true | false | null | $meta | "(" expr ")"
 //             | NAME "(" args ")" | lua "." NAME "(" args ")" | path
 #include <cmath>
+#include <algorithm>
 #include <regex>
+#include <vector>
 
 #include "rules/expr_compile.h"
 #include "rules/table_lookup.h"
@@ -39,6 +41,75 @@ bool starts_operand(const Token& t) {
 
 constexpr size_t kMaxRegexSize = 1000;
 constexpr long kMaxRegexRepeat = 1000;
+
+constexpr double kMaxRegexStates = 20000;
+
+// libstdc++ compiles a repetition by copying the repeated part once per count, so nested
+// counts multiply: "((a{1000}){1000}){1000}" would be 10^9 states and compile for hours.
+// Estimates the states (an atom 1; a group the sum of its items, alternatives added;
+// *, + and ? double the item before them, {n}, {n,} and {n,m} multiply it by the larger
+// count plus one) and returns why the pattern is refused when they exceed kMaxRegexStates.
+std::string regex_growth(std::string_view re) {
+    struct Level {
+        double done = 0, last = 0, alternatives = 0;
+    };
+    std::vector<Level> stack(1);
+    auto atom = [&](double size) {
+        Level& l = stack.back();
+        l.done += l.last;
+        l.last = size;
+    };
+    for (size_t i = 0; i < re.size(); ++i) {
+        const char c = re[i];
+        Level& l = stack.back();
+        if (c == '\\') {
+            ++i;
+            atom(1);
+        } else if (c == '[') {
+            size_t j = i + 1;
+            if (j < re.size() && re[j] == '^') ++j;
+            if (j < re.size() && re[j] == ']') ++j;
+            for (; j < re.size() && re[j] != ']'; ++j)
+                if (re[j] == '\\') ++j;
+            i = j;
+            atom(1);
+        } else if (c == '(') {
+            stack.emplace_back();
+        } else if (c == ')' && stack.size() > 1) {
+            const double size = l.alternatives + l.done + l.last;
+            stack.pop_back();
+            atom(size);
+        } else if (c == '|') {
+            l.alternatives += l.done + l.last;
+            l.done = l.last = 0;
+        } else if (c == '*' || c == '+' || c == '?') {
+            l.last *= 2;
+        } else if (c == '{') {
+            double n = 0, most = 0;
+            size_t j = i + 1;
+            for (; j < re.size() && (re[j] == ',' || (re[j] >= '0' && re[j] <= '9')); ++j) {
+                n = re[j] == ',' ? 0 : n * 10 + (re[j] - '0');
+                most = std::max(most, n);
+            }
+            if (j < re.size() && re[j] == '}') {
+                l.last *= most + 1;
+                i = j;
+            } else {
+                atom(1);
+            }
+        } else {
+            atom(1);
+        }
+        if (stack.back().last > kMaxRegexStates || stack.back().done > kMaxRegexStates)
+            return "nested repetitions that expand to more than " + std::to_string(int(kMaxRegexStates)) +
+                   " states (at offset " + std::to_string(i) + ")";
+    }
+    double total = 0;
+    for (const Level& l : stack) total += l.alternatives + l.done + l.last;
+    if (total > kMaxRegexStates)
+        return "nested repetitions that expand to more than " + std::to_string(int(kMaxRegexStates)) + " states";
+    return "";
+}
 
 // What libstdc++'s regex compiler must not see: it reads a repetition count or a
 // back-reference number into a long without a bound (signed overflow on
@@ -69,7 +140,7 @@ std::string regex_refusal(std::string_view re) {
             }
         }
     }
-    return "";
+    return regex_growth(re);
 }
 
 // libstdc++'s default (depth-first) regex executor recurses once per input

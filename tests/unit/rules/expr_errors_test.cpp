@@ -89,6 +89,12 @@ TEST_CASE("expr: name, function and type errors") {
         {"x matches \"a{99999999999999999999}\"", "3:20: invalid regex: a repetition count above 1000 (at offset 1)"},
         {"x matches \"(ab){2,1001}\"", "3:20: invalid regex: a repetition count above 1000 (at offset 4)"},
         {"x matches \"a{1000}b{2,}[{99999]\\\\{99999}\"", "compiled"},
+        // found by the fuzz smoke: libstdc++ copies a repeated part per count, so nested counts multiply
+        {"x matches \"((a{1000}){1000}){1000}\"",
+         "3:20: invalid regex: nested repetitions that expand to more than 20000 states (at offset 15)"},
+        {"x matches \"(a{200}){200}\"",
+         "3:20: invalid regex: nested repetitions that expand to more than 20000 states (at offset 12)"},
+        {"x matches \"(a{100}|b){100}\"", "compiled"},
         {"\"abc\" > 5", "3:16: cannot compare a string with a number"},
         {"a == true == 1", "3:20: cannot compare a bool with a number"},
         {"true > false", "3:15: \">\" cannot order a bool (only numbers and strings)"},
