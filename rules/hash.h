@@ -19,12 +19,10 @@ class StableHasher {
 public:
     explicit StableHasher(uint64_t seed = 0) : h_(1469598103934665603ULL ^ seed) {}
     void update(std::string_view bytes) {
-        uint64_t h = h_;  // a local: a store to the member could alias the bytes read (char aliasing)
         for (unsigned char c : bytes) {
-            h ^= c;
-            h *= 1099511628211ULL;
+            h_ ^= c;
+            h_ *= 1099511628211ULL;
         }
-        h_ = h;
     }
     void update(char c) {
         h_ ^= static_cast<unsigned char>(c);
