@@ -44,6 +44,19 @@ constexpr long kMaxRegexRepeat = 1000;
 
 constexpr double kMaxRegexStates = 20000;
 
+// The larger count of the "{n}", "{n,}" or "{n,m}" whose brace is at re[open] (reading stops
+// once a count passes kMaxRegexRepeat, so it cannot overflow); `end` is the index after the
+// digits and commas read.
+long brace_count(std::string_view re, size_t open, size_t& end) {
+    long n = 0, most = 0;
+    for (end = open + 1; end < re.size() && (re[end] == ',' || (re[end] >= '0' && re[end] <= '9')); ++end) {
+        n = re[end] == ',' ? 0 : n * 10 + (re[end] - '0');
+        most = std::max(most, n);
+        if (most > kMaxRegexRepeat) break;
+    }
+    return most;
+}
+
 // libstdc++ compiles a repetition by copying the repeated part once per count, so nested
 // counts multiply: "((a{1000}){1000}){1000}" would be 10^9 states and compile for hours.
 // Estimates the states (an atom 1; a group the sum of its items, alternatives added;
@@ -85,12 +98,8 @@ std::string regex_growth(std::string_view re) {
         } else if (c == '*' || c == '+' || c == '?') {
             l.last *= 2;
         } else if (c == '{') {
-            double n = 0, most = 0;
-            size_t j = i + 1;
-            for (; j < re.size() && (re[j] == ',' || (re[j] >= '0' && re[j] <= '9')); ++j) {
-                n = re[j] == ',' ? 0 : n * 10 + (re[j] - '0');
-                most = std::max(most, n);
-            }
+            size_t j;
+            const double most = static_cast<double>(brace_count(re, i, j));
             if (j < re.size() && re[j] == '}') {
                 l.last *= most + 1;
                 i = j;
@@ -130,14 +139,10 @@ std::string regex_refusal(std::string_view re) {
             in_class = true;
             if (i + 1 < re.size() && re[i + 1] == '^') ++i;
         } else if (c == '{') {  // "{n}", "{n,}" or "{n,m}"
-            long n = 0;
-            for (size_t j = i + 1; j < re.size() && (re[j] == ',' || (re[j] >= '0' && re[j] <= '9')); ++j) {
-                n = re[j] == ',' ? 0 : n * 10 + (re[j] - '0');
-                if (n > kMaxRegexRepeat) {
-                    return "a repetition count above " + std::to_string(kMaxRegexRepeat) + " (at offset " +
-                           std::to_string(i) + ")";
-                }
-            }
+            size_t end;
+            if (brace_count(re, i, end) > kMaxRegexRepeat)
+                return "a repetition count above " + std::to_string(kMaxRegexRepeat) + " (at offset " +
+                       std::to_string(i) + ")";
         }
     }
     return regex_growth(re);
