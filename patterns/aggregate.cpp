@@ -115,15 +115,12 @@ void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sampl
             continue;
         }
         if (plan.member[i] && ctx.event) {  // a number member: its value, as eval() would give it
-            const JsonDoc& d = ctx.event->doc;
-            if (!d.empty() && d.node(0).type == JsonType::Object) {
-                const uint32_t at = d.member_index(0, *plan.member[i]);
-                if (at != JsonDoc::kNoMember && d.node(at).type == JsonType::Number) {
-                    s.kind = Value::Kind::Number;
-                    s.boolean = false;
-                    s.number = d.node(at).number;
-                    continue;
-                }
+            const JsonRef v = ctx.event->root()[*plan.member[i]];
+            if (v.is_number()) {
+                s.kind = Value::Kind::Number;
+                s.boolean = false;
+                s.number = v.as_number();
+                continue;
             }
         }
         Value v = plan.args[i]->eval(ctx);
