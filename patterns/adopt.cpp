@@ -144,6 +144,7 @@ bool PatternRuntime::adopt_state(RuleRuntime& from, std::string& why_not) {
     // state was the old version's (deleted on the swap): every key is saved again
     // under the new version at the next checkpoint.
     timers_.clear();
+    due_ = INT64_MAX;
     dirty_slots_.clear();
     gone_keys_.clear();
     for (auto& ks : keys_) {
@@ -175,6 +176,7 @@ bool WindowRuntime::adopt_state(RuleRuntime& from, std::string& why_not) {
     next_key_id_ = old->next_key_id_;
     timers_ = std::move(old->timers_);
     timer_count_ = old->timer_count_;
+    due_ = old->due_;
     counters_ = old->counters_;
     if (old->rule().emit.throttle_ms == rule_->emit.throttle_ms) throttle_ = std::move(old->throttle_);
     old->by_id_.clear();

@@ -47,7 +47,8 @@ struct PartitionEngine::RuleEntry {
     uint64_t events = 0;
     uint64_t late = 0;
     uint64_t errors = 0;
-    int64_t last_watermark = kNoWatermark;
+    int64_t last_watermark = kNoWatermark;  // of the rule's stream(s), as the engine last passed it on
+    int64_t told_watermark = kNoWatermark;  // the last the runtime was told (notify() skips advances below due())
     // deliver()'s per-event shortcuts: whether the rule sees `seen_stream` and keys
     // it as that stream does (both decided once per stream, not per event), and
     // the entry whose identical `where` is evaluated once per event for all.
@@ -98,6 +99,7 @@ void PartitionEngine::warm_up(RuleEntry& e, int64_t watermark, const WarmSource&
         warm_events_++;
         e.runtime->on_event(keyed, discard);
     });
+    e.told_watermark = watermark;
     e.runtime->on_watermark(watermark, discard);
 }
 
@@ -110,7 +112,7 @@ bool PartitionEngine::keep_state(RuleEntry& e, std::vector<RuleEntry>::iterator 
         e.events = prev->events;
         e.late = prev->late;
         e.errors = prev->errors;
-        e.last_watermark = prev->last_watermark;
+        e.last_watermark = e.told_watermark = prev->last_watermark;
         // A shorter `within` may have made deadlines due: they fire now.
         if (e.last_watermark != kNoWatermark) e.runtime->on_watermark(e.last_watermark, sink_);
     } else {
@@ -148,7 +150,7 @@ void PartitionEngine::swap_rules(RuleSetPtr rules, const WarmSource& warm) {
             // A fresh runtime starts at the current watermark of its stream(s).
             const int64_t wm = streams_watermark(*rule);
             if (wm != kNoWatermark) {
-                e.last_watermark = wm;
+                e.last_watermark = e.told_watermark = wm;
                 if (rule->warm_start_ms > 0 && warm) warm_up(e, wm, warm);
                 else e.runtime->on_watermark(wm, sink_);
             }
@@ -265,8 +267,8 @@ void PartitionEngine::on_wall_clock(int64_t now_ms) {
 void PartitionEngine::flush() {
     for (auto& s : streams_) advance_to(*s, INT64_MAX);
     for (auto& e : entries_) {
-        if (e.last_watermark == INT64_MAX) continue;
-        e.last_watermark = INT64_MAX;
+        if (e.last_watermark == INT64_MAX && e.told_watermark == INT64_MAX) continue;
+        e.last_watermark = e.told_watermark = INT64_MAX;
         e.runtime->on_watermark(INT64_MAX, sink_);
     }
 }
@@ -280,8 +282,16 @@ void PartitionEngine::notify(const Stream& s) {
         }
         if (s.watermark <= e.last_watermark) continue;
         e.last_watermark = s.watermark;
+        if (s.watermark < e.runtime->due()) continue;  // nothing due: told before its next late event
+        e.told_watermark = s.watermark;
         e.runtime->on_watermark(s.watermark, sink_);
     }
+}
+
+void PartitionEngine::catch_up(RuleEntry& e) {
+    if (e.told_watermark >= e.last_watermark) return;
+    e.told_watermark = e.last_watermark;
+    e.runtime->on_watermark(e.last_watermark, sink_);
 }
 
 bool PartitionEngine::sees(const RuleEntry& r, const Event& ev) {
@@ -373,6 +383,7 @@ void PartitionEngine::late(const EventPtr& ev) {
         if (!sees(e, *ev)) continue;
         EventPtr keyed = keyed_for(e, ev);
         if (!keyed) continue;
+        catch_up(e);
         if (e.runtime->on_late_event(keyed, sink_)) continue;
         e.late++;
         if (e.rule->late_topic.empty()) continue;
@@ -556,7 +567,7 @@ void PartitionEngine::finish_restore(const std::vector<SavedRule>& rules) {
         });
         const int64_t wm = saved != rules.end() ? saved->watermark : streams_watermark(*e.rule);
         if (wm == kNoWatermark || wm <= e.last_watermark) continue;
-        e.last_watermark = wm;
+        e.last_watermark = e.told_watermark = wm;
         e.runtime->on_watermark(wm, sink_);
     }
 }

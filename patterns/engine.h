@@ -6,7 +6,8 @@
 //  - Per stream, watermark = max event time seen - max_out_of_order. Events are
 //    buffered and released to the runtimes in event-time order (ties: arrival
 //    order) once the watermark reaches them (time <= watermark). Watermarks never
-//    go backwards; on_watermark() follows every advance.
+//    go backwards; on_watermark() follows every advance that reaches the runtime's
+//    due() (its earliest timer), and precedes every late event it is offered.
 //  - An event older than its stream's watermark (time < watermark) is late: each
 //    rule that would see it is offered it through on_late_event(); a rule that
 //    refuses it counts it in late_events and, when the rule has `late_topic`,
@@ -153,6 +154,8 @@ private:
     bool sees(const RuleEntry& r, const Event& ev);
     EventPtr keyed_for(RuleEntry& r, const EventPtr& ev);
     void notify(const Stream& s);
+    // Tells e's runtime the watermark notify() held back (it had nothing due).
+    void catch_up(RuleEntry& e);
     RuleEntry make_entry(RulePtr rule);
     void warm_up(RuleEntry& e, int64_t watermark, const WarmSource& warm);
     bool keep_state(RuleEntry& e, std::vector<RuleEntry>::iterator prev);

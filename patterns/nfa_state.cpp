@@ -18,6 +18,7 @@ constexpr int64_t kDropLogIntervalMs = 10'000;
 
 PatternRuntime::PatternRuntime(RulePtr rule, const Clock& clock)
     : RuleRuntime(std::move(rule), clock), pattern_(rule_->pattern), throttle_(rule_->emit.throttle_ms) {
+    due_ = INT64_MAX;  // no timer yet
     const auto& st = pattern_.stages;
     const size_t n = st.size();
     if (n > 0 && st.back().negated) final_negated_ = int(n) - 1;
@@ -119,6 +120,7 @@ void PatternRuntime::schedule(uint32_t slot) {
 void PatternRuntime::heap_place(uint32_t pos, Timer t) {
     timers_[pos] = t;
     keys_[t.slot].heap_pos = pos;
+    if (pos == 0) due_ = t.at;
 }
 
 void PatternRuntime::sift_up(uint32_t pos) {
@@ -170,6 +172,7 @@ void PatternRuntime::heap_remove(uint32_t slot) {
     keys_[slot].heap_pos = kNoTimer;
     Timer last = timers_.back();
     timers_.pop_back();
+    if (timers_.empty()) due_ = INT64_MAX;
     if (pos == timers_.size()) return;
     heap_place(pos, last);
     sift_up(pos);

@@ -9,7 +9,9 @@
 //  - when on_event(ev) is called, every earlier-timed event of that partition and
 //    stream has been delivered, and the watermark is >= ev.time, so a runtime may
 //    fire its own timers that fall before ev.time first;
-//  - on_watermark(wm) is called after the watermark advances (never backwards);
+//  - on_watermark(wm) is called after the watermark advances (never backwards), but
+//    only once wm reaches due() (see below); before on_late_event() the runtime is
+//    always told the current watermark first;
 //  - on_late_event() receives events older than the watermark; a runtime that can
 //    still use them (a window within its grace) returns true, else false and the
 //    engine counts the event as late for this rule.
@@ -106,12 +108,21 @@ public:
     const Rule& rule() const { return *rule_; }
     const RuleCounters& counters() const { return counters_; }
 
+    // The smallest watermark at which on_watermark() would do anything (its earliest
+    // timer). The engine skips the advances below it: a runtime that keeps due_
+    // promises that an advance below due() changes nothing it does, since every event
+    // it receives through on_event() is at or after the watermark it was last told,
+    // and it sets no timer at or before an event's time. The default, INT64_MIN,
+    // asks for every advance.
+    int64_t due() const { return due_; }
+
 protected:
     RuleRuntime(RulePtr rule, const Clock& clock) : rule_(std::move(rule)), clock_(clock) {}
     RulePtr rule_;
     const Clock& clock_;
     RuleCounters counters_;
     bool tracking_ = false;
+    int64_t due_ = INT64_MIN;
 };
 
 // Builds the runtime for a rule's body (pattern, window or Lua).

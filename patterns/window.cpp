@@ -10,6 +10,7 @@ namespace vigil {
 
 WindowRuntime::WindowRuntime(RulePtr rule, const Clock& clock)
     : RuleRuntime(std::move(rule), clock), throttle_(rule_->emit.throttle_ms) {
+    due_ = INT64_MAX;  // no timer yet
     valid_ = AggPlan::build(rule_->window.aggregates, plan_, &plan_error_);
     const WindowSpec& spec = rule_->window;
     if (spec.type == WindowType::Hopping && spec.advance_ms > 0) whole_steps_ = spec.size_ms % spec.advance_ms == 0;
@@ -46,6 +47,7 @@ void WindowRuntime::advance(int64_t watermark, AlertSink& out) {
         timer_count_ -= due.mapped().size();
         for (const Timer& t : due.mapped()) fire(due.key(), t, out);
     }
+    due_ = timers_.empty() ? INT64_MAX : timers_.begin()->first;
 }
 
 int64_t WindowRuntime::close_at(const Window& w) const {

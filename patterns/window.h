@@ -102,6 +102,7 @@ private:
     void add_timer(int64_t at, uint64_t key_id, int64_t start) {
         timers_[at].push_back(Timer{key_id, start});
         ++timer_count_;
+        due_ = std::min(due_, at);
     }
     int64_t close_at(const Window& w) const;
     void schedule(const KeyState& ks, const Window& w) { add_timer(close_at(w), ks.id, w.start); }
