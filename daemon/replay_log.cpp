@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "daemon/table_view.h"
@@ -76,6 +79,112 @@ struct PartitionRun {
     std::string error;
 };
 
+// A partition's records, read and parsed by its reader thread, in flat form: the
+// engine thread copies each into an event of its own pool, so the events (their
+// reference counts, their buffers) stay with the thread that runs the rules and
+// only these contiguous arrays cross between the cores.
+struct FlatBatch {
+    struct Record {
+        int64_t time, ingest_time;
+        uint64_t offset;
+        uint32_t partition;
+        uint32_t bytes_at;  // in `bytes`: stream, key, topic, then the document's buffer
+        uint32_t stream_len, key_len, topic_len, buffer_len, text_len;
+        uint32_t nodes_at, node_count;  // in `nodes`
+    };
+    std::vector<Record> records;
+    std::string bytes;
+    std::vector<JsonDoc::Node> nodes;
+    uint64_t read = 0, bad = 0;  // records read (of the stream asked for), payloads not JSON
+
+    void clear() {
+        records.clear();
+        bytes.clear();
+        nodes.clear();
+        read = bad = 0;
+    }
+    void add(const RecordView& r, const JsonDoc& doc) {
+        Record& x = records.emplace_back();
+        x.time = r.event_time;
+        x.ingest_time = r.ingest_time;
+        x.offset = r.offset;
+        x.partition = r.partition;
+        x.bytes_at = static_cast<uint32_t>(bytes.size());
+        x.stream_len = static_cast<uint32_t>(r.stream.size());
+        x.key_len = static_cast<uint32_t>(r.key.size());
+        x.topic_len = static_cast<uint32_t>(r.topic.size());
+        x.buffer_len = static_cast<uint32_t>(doc.buffer().size());
+        x.text_len = static_cast<uint32_t>(doc.text_size());
+        bytes.append(r.stream).append(r.key).append(r.topic).append(doc.buffer());
+        x.nodes_at = static_cast<uint32_t>(nodes.size());
+        x.node_count = static_cast<uint32_t>(doc.node_count());
+        nodes.insert(nodes.end(), doc.nodes_data(), doc.nodes_data() + doc.node_count());
+    }
+    void fill(size_t i, Event& ev) const {
+        const Record& x = records[i];
+        ev.time = x.time;
+        ev.ingest_time = x.ingest_time;
+        ev.partition = x.partition;
+        ev.offset = x.offset;
+        const char* p = bytes.data() + x.bytes_at;
+        ev.stream.assign(p, x.stream_len);
+        p += x.stream_len;
+        ev.key.assign(p, x.key_len);
+        p += x.key_len;
+        ev.topic.assign(p, x.topic_len);
+        p += x.topic_len;
+        ev.doc.assign(nodes.data() + x.nodes_at, x.node_count, std::string_view(p, x.buffer_len), x.text_len);
+    }
+};
+
+// Full batches from the reader to the engine thread, and emptied ones back (they
+// keep their capacity). put() waits while `cap` batches are queued; take() waits
+// for one and returns false once none is queued and finish() was called.
+class Handoff {
+public:
+    explicit Handoff(size_t cap) : cap_(cap) {}
+    void put(std::unique_ptr<FlatBatch> b) {
+        std::unique_lock lock(m_);
+        room_.wait(lock, [&] { return full_.size() < cap_; });
+        full_.push_back(std::move(b));
+        ready_.notify_one();
+    }
+    std::unique_ptr<FlatBatch> take() {
+        std::unique_lock lock(m_);
+        ready_.wait(lock, [&] { return !full_.empty() || finished_; });
+        if (full_.empty()) return nullptr;
+        auto b = std::move(full_.front());
+        full_.pop_front();
+        room_.notify_one();
+        return b;
+    }
+    void finish() {
+        std::lock_guard lock(m_);
+        finished_ = true;
+        ready_.notify_one();
+    }
+    void give_back(std::unique_ptr<FlatBatch> b) {
+        b->clear();
+        std::lock_guard lock(m_);
+        empty_.push_back(std::move(b));
+    }
+    std::unique_ptr<FlatBatch> empty_batch() {
+        std::lock_guard lock(m_);
+        if (empty_.empty()) return std::make_unique<FlatBatch>();
+        auto b = std::move(empty_.back());
+        empty_.pop_back();
+        return b;
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable room_, ready_;
+    std::deque<std::unique_ptr<FlatBatch>> full_;
+    std::vector<std::unique_ptr<FlatBatch>> empty_;
+    size_t cap_;
+    bool finished_ = false;
+};
+
 void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::vector<StreamSpec>& streams,
                       const LogReplayOptions& o, PartitionRun& run) {
     ManualClock clock;
@@ -89,21 +198,62 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
         clock.now = std::max(clock.now, ev->time);
         engine.push(std::move(ev));
     };
-    Status st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
-        if (!o.stream.empty() && r.stream != o.stream) return true;
-        if (tables && (run.events & 1023) == 1023) {
+    uint64_t since_batch = 0;  // events since the table view's last end_batch()
+    auto run_event = [&](std::shared_ptr<Event> ev) {
+        if (tables && ++since_batch == 1024) {
+            since_batch = 0;
             ahead.drain(give);
             tables->end_batch();
         }
-        std::shared_ptr<Event> ev = pool.acquire();
-        ++run.events;
-        if (!event_from_record(r, *ev)) {
-            ++run.bad;
-            return true;
-        }
         ahead.push(std::move(ev), give);
-        return true;
-    });
+    };
+    auto wanted = [&](const RecordView& r) { return o.stream.empty() || r.stream == o.stream; };
+    Status st;
+    if (!o.read_thread) {
+        st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
+            if (!wanted(r)) return true;
+            ++run.events;
+            std::shared_ptr<Event> ev = pool.acquire();
+            if (event_from_record(r, *ev)) run_event(std::move(ev));
+            else ++run.bad;
+            return true;
+        });
+    } else {
+        // The reader thread reads and parses while this one runs the rules.
+        constexpr size_t kQueued = 4, kBatch = 256;
+        Handoff handoff(kQueued);
+        std::thread reader([&] {
+            JsonDoc doc;
+            auto batch = handoff.empty_batch();
+            st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
+                if (!wanted(r)) return true;
+                ++batch->read;
+                if (!doc.parse(r.payload)) {
+                    ++batch->bad;
+                    return true;
+                }
+                batch->add(r, doc);
+                if (batch->records.size() == kBatch) {
+                    handoff.put(std::move(batch));
+                    batch = handoff.empty_batch();
+                }
+                return true;
+            });
+            if (batch->read > 0) handoff.put(std::move(batch));
+            handoff.finish();
+        });
+        while (auto batch = handoff.take()) {
+            run.events += batch->read;
+            run.bad += batch->bad;
+            for (size_t i = 0; i < batch->records.size(); ++i) {
+                std::shared_ptr<Event> ev = pool.acquire();
+                batch->fill(i, *ev);
+                run_event(std::move(ev));
+            }
+            handoff.give_back(std::move(batch));
+        }
+        reader.join();
+    }
     ahead.drain(give);
     if (!st.ok) run.error = "partition " + std::to_string(run.id) + ": " + st.error;
     if (o.flush) engine.flush();

@@ -36,7 +36,10 @@ struct LogReplayOptions {
     int64_t to = INT64_MAX;            // event time, exclusive
     std::vector<uint32_t> partitions;  // empty = all
     std::string stream;                // "" = every stream
-    uint32_t workers = 1;
+    uint32_t workers = 1;              // engine threads (partitions spread over them)
+    // Each partition's records are read and parsed by a thread of its own, beside the
+    // engine thread that runs the rules (a pipeline of two); false: both in one thread.
+    bool read_thread = true;
     bool flush = true;                 // at the end: every watermark to +infinity
     bool keep_json = true;             // keep every alert as JSON (SPEC section 6) for --out
     const TableStore* tables = nullptr;  // reference tables (daemon/table_view.h); null: none

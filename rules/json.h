@@ -123,6 +123,21 @@ public:
     }
     size_t memory_bytes() const { return nodes_.capacity() * sizeof(Node) + strings_.capacity(); }
 
+    // The parsed form as flat data, to hand a document to another thread as a few
+    // contiguous copies: the nodes, and the buffer they point into (the text, its
+    // first text_size() bytes, then the strings that had escapes). assign() makes this
+    // document equal to the one they were read from.
+    const Node* nodes_data() const { return nodes_.data(); }
+    size_t node_count() const { return nodes_.size(); }
+    std::string_view buffer() const { return strings_; }
+    size_t text_size() const { return text_len_; }
+    void assign(const Node* nodes, size_t count, std::string_view buffer, size_t text_size) {
+        nodes_.assign(nodes, nodes + count);
+        strings_.assign(buffer);
+        text_len_ = text_size;
+        open_.clear();
+    }
+
 private:
     friend class JsonParser;
     uint32_t push(JsonType t) {
