@@ -186,7 +186,7 @@ private:
 };
 
 void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::vector<StreamSpec>& streams,
-                      const LogReplayOptions& o, PartitionRun& run) {
+                      const LogReplayOptions& o, bool read_thread, PartitionRun& run) {
     ManualClock clock;
     run.sink = std::make_unique<BriefSink>(run.id, o.keep_json);
     PartitionEngine engine(rules, streams, clock, *run.sink);
@@ -209,7 +209,7 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
     };
     auto wanted = [&](const RecordView& r) { return o.stream.empty() || r.stream == o.stream; };
     Status st;
-    if (!o.read_thread) {
+    if (!read_thread) {
         st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
             if (!wanted(r)) return true;
             ++run.events;
@@ -329,9 +329,11 @@ bool run_log_replay(const EventLog& log, RuleSetPtr rules, const std::vector<Str
     for (size_t i = 0; i < parts.size(); ++i) runs[i].id = parts[i];
     uint32_t nworkers = std::max<uint32_t>(1, std::min<uint32_t>(options.workers, static_cast<uint32_t>(parts.size())));
 
+    out.read_threads = options.read_thread.value_or(2 * nworkers <= std::thread::hardware_concurrency());
     auto started = std::chrono::steady_clock::now();
     auto work = [&](uint32_t w) {
-        for (size_t i = w; i < runs.size(); i += nworkers) replay_partition(log, rules, streams, options, runs[i]);
+        for (size_t i = w; i < runs.size(); i += nworkers)
+            replay_partition(log, rules, streams, options, out.read_threads, runs[i]);
     };
     if (nworkers == 1) {
         work(0);

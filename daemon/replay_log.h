@@ -18,6 +18,7 @@
 // Failure modes: run_log_replay() returns false and an error text when a read
 // fails; a record whose payload is not JSON is counted in bad_records and skipped.
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,9 +38,12 @@ struct LogReplayOptions {
     std::vector<uint32_t> partitions;  // empty = all
     std::string stream;                // "" = every stream
     uint32_t workers = 1;              // engine threads (partitions spread over them)
-    // Each partition's records are read and parsed by a thread of its own, beside the
-    // engine thread that runs the rules (a pipeline of two); false: both in one thread.
-    bool read_thread = true;
+    // true: each partition's records are read and parsed by a thread of its own beside
+    // the engine thread that runs the rules (a pipeline of two); false: both in one
+    // thread. Unset: reader threads when the machine has a core for each (2 x workers
+    // <= cores): with fewer the two threads only take turns, and handing events
+    // between cores costs more than it saves.
+    std::optional<bool> read_thread;
     bool flush = true;                 // at the end: every watermark to +infinity
     bool keep_json = true;             // keep every alert as JSON (SPEC section 6) for --out
     const TableStore* tables = nullptr;  // reference tables (daemon/table_view.h); null: none
@@ -61,6 +65,7 @@ struct LogReplayResult {
     uint64_t bad_records = 0;  // payload not JSON
     uint64_t late_events = 0;
     double seconds = 0;
+    bool read_threads = false;  // whether partitions were read in threads of their own
     std::vector<AlertBrief> briefs;  // every alert, partition by partition
     std::vector<std::string> alert_json;  // the same alerts as JSON when keep_json
     std::vector<RuleStats> rule_stats;  // summed over partitions

@@ -211,11 +211,14 @@ TEST_CASE("log replay: reading in a thread of its own gives what reading in the 
     inline_read.read_thread = false;
     LogReplayResult a;
     REQUIRE(run_log_replay(*log, rules(), streams(), inline_read, a, &err));
+    CHECK_FALSE(a.read_threads);
     for (uint32_t workers : {1u, 3u}) {
         LogReplayOptions threaded;
         threaded.workers = workers;
+        threaded.read_thread = true;
         LogReplayResult b;
         REQUIRE(run_log_replay(*log, rules(), streams(), threaded, b, &err));
+        CHECK(b.read_threads);
         CHECK(b.events == 20000);
         CHECK(b.events == a.events);
         CHECK(b.bad_records == a.bad_records);
