@@ -137,6 +137,11 @@ void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sampl
 
 Accumulator::Accumulator(const AggPlan& plan) : cells_(plan.size()) {}
 
+Accumulator::Accumulator(const AggPlan& plan, std::vector<AggCell>&& cells) : cells_(std::move(cells)) {
+    cells_.clear();
+    cells_.resize(plan.size());
+}
+
 void Accumulator::add(const AggPlan& plan, const std::vector<Sample>& samples) {
     ++events_;
     for (size_t i = 0; i < plan.size(); ++i) {

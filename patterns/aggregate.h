@@ -94,6 +94,10 @@ struct AggCell {
 class Accumulator {
 public:
     explicit Accumulator(const AggPlan& plan);
+    // The same, in the storage of `cells` (a released accumulator's): no allocation.
+    Accumulator(const AggPlan& plan, std::vector<AggCell>&& cells);
+    // Gives up the cells' storage for another accumulator (this one is left empty).
+    std::vector<AggCell> release() { return std::move(cells_); }
     void add(const AggPlan& plan, const std::vector<Sample>& samples);
     // Folds `later` (a window whose events all come after this one's, or any
     // other window for order-free aggregates) into this one.

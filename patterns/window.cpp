@@ -82,6 +82,7 @@ void WindowRuntime::fire(int64_t at, const Timer& t, AlertSink& out) {
         if (rule_->window.emit_when == EmitWhen::OnClose) {
             emit(ks, &w.acc, nullptr, w.start, w.end, w.end, std::string(), out);
         }
+        retire(w);
         ks.windows.erase(ks.windows.begin() + static_cast<std::ptrdiff_t>(i));
         erase_if_idle(ks);
         return;
@@ -188,6 +189,7 @@ size_t WindowRuntime::KeyState::bytes() const {
 
 size_t WindowRuntime::state_bytes() const {
     size_t b = sizeof(*this) + timer_count_ * sizeof(Timer) + timers_.size() * 64;
+    for (const auto& cells : spare_cells_) b += cells.capacity() * sizeof(AggCell);
     keys_.for_each([&](const KeyState& ks) { b += ks.bytes(); });
     return b;
 }

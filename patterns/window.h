@@ -62,6 +62,7 @@ private:
     // One open window of an add-only kind (tumbling, hopping, session, count).
     struct Window {
         explicit Window(const AggPlan& plan) : acc(plan) {}
+        Window(const AggPlan& plan, std::vector<AggCell>&& cells) : acc(plan, std::move(cells)) {}
         int64_t start = 0;
         int64_t end = 0;         // exclusive for tumbling/hopping; last event time for session/count
         uint64_t ordinal = 0;    // count windows: index of the window within the key
@@ -80,6 +81,14 @@ private:
         bool dirty = false;          // changed since the last checkpoint (tracking only)
         bool stored = false;         // a checkpoint holds state for it (else erasing it needs no erase)
         size_t bytes() const;
+        // As a new KeyState, keeping the windows' buffer (KeyIndex keeps erased ones for
+        // the next keys).
+        void recycle() {
+            std::vector<Window> buffer = std::move(windows);
+            buffer.clear();
+            *this = KeyState();
+            windows = std::move(buffer);
+        }
     };
     // A window (key id, window start) to look at when the watermark reaches the
     // time it is filed under. Epoch-aligned windows share close times, so timers
@@ -106,6 +115,19 @@ private:
     }
     int64_t close_at(const Window& w) const;
     void schedule(const KeyState& ks, const Window& w) { add_timer(close_at(w), ks.id, w.start); }
+
+    // Windows come and go with every window period of every key: a closed window's
+    // aggregate cells are kept (up to kSpareCells) and a new window takes them.
+    static constexpr size_t kSpareCells = 4096;
+    Window new_window() {
+        if (spare_cells_.empty()) return Window(plan_);
+        Window w(plan_, std::move(spare_cells_.back()));
+        spare_cells_.pop_back();
+        return w;
+    }
+    void retire(Window& w) {
+        if (spare_cells_.size() < kSpareCells) spare_cells_.push_back(w.acc.release());
+    }
 
     KeyState* key_state(const std::string& key);  // creates, evicting the LRU key when full
     void evict_one();
@@ -144,6 +166,7 @@ private:
 
     // Scratch reused across events (no allocation once warm).
     std::vector<Sample> samples_;
+    std::vector<std::vector<AggCell>> spare_cells_;  // new_window(), retire()
     std::vector<Value> values_;
     std::vector<JsonDoc> docs_;
     std::string scratch_;

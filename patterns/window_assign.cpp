@@ -72,7 +72,7 @@ bool WindowRuntime::add_time(const Event& ev, AlertSink& out) {
                                [](const Window& w, int64_t v) { return w.start < v; });
     for (int64_t s = s0; s <= last; s += adv, ++it) {
         if (it == ks->windows.end() || it->start != s) {
-            Window w(plan_);
+            Window w = new_window();
             w.start = s;
             w.end = s + size;
             it = ks->windows.insert(it, std::move(w));
@@ -110,7 +110,7 @@ bool WindowRuntime::add_session(const Event& ev, bool late, AlertSink& out) {
     KeyState* ks = key_state(ev.key);
     auto& ws = ks->windows;
     if (lo == hi) {
-        Window w(plan_);
+        Window w = new_window();
         w.start = w.end = t;
         ws.insert(ws.begin() + static_cast<std::ptrdiff_t>(lo), std::move(w));
         hi = lo + 1;
@@ -152,7 +152,7 @@ bool WindowRuntime::add_count(const Event& ev, bool late, AlertSink& out) {
     KeyState* ks = key_state(ev.key);
     const uint64_t n = ks->count_seen++;
     if (n % slide == 0) {
-        Window w(plan_);
+        Window w = new_window();
         w.start = w.end = ev.time;
         w.ordinal = n / slide;
         ks->windows.push_back(std::move(w));
@@ -170,6 +170,7 @@ bool WindowRuntime::add_count(const Event& ev, bool late, AlertSink& out) {
             emit(*ks, &w.acc, nullptr, w.start, w.end, w.end, id, out);
         }
         if (full) {
+            retire(w);
             ks->windows.erase(ks->windows.begin() + static_cast<std::ptrdiff_t>(i));
         } else {
             ++i;

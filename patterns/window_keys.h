@@ -16,7 +16,9 @@
 
 namespace vigil {
 
-// V must have a `std::string key` member naming it.
+// V must have a `std::string key` member naming it. An erased value is kept for the
+// next key created (up to kSpare of them, the allocation saved), reset when erased:
+// by its `void recycle()` when V has one (which may keep buffers), else to V().
 template <class V>
 class KeyIndex {
 public:
@@ -41,7 +43,12 @@ public:
                 return slots_[i].value.get();
             }
         slots_[i].hash = h;
-        slots_[i].value = std::make_unique<V>();
+        if (spare_.empty()) {
+            slots_[i].value = std::make_unique<V>();
+        } else {
+            slots_[i].value = std::move(spare_.back());
+            spare_.pop_back();
+        }
         slots_[i].value->key.assign(key);
         ++size_;
         created = true;
@@ -55,6 +62,12 @@ public:
         for (; slots_[i].value; i = (i + 1) & mask())
             if (slots_[i].hash == h && same_text(slots_[i].value->key, key)) break;
         if (!slots_[i].value) return;
+        if (spare_.size() < kSpare) {
+            V& v = *slots_[i].value;  // (`key` may view v.key: not read from here on)
+            if constexpr (requires { v.recycle(); }) v.recycle();
+            else v = V();
+            spare_.push_back(std::move(slots_[i].value));
+        }
         slots_[i].value.reset();
         --size_;
         // Backward shift: move later entries of the cluster into the hole when
@@ -92,7 +105,9 @@ private:
         }
     }
 
+    static constexpr size_t kSpare = 1024;
     std::vector<Slot> slots_;  // power-of-two size, at most half full
+    std::vector<std::unique_ptr<V>> spare_;  // erased values, for the next keys created
     size_t size_ = 0;
 };
 
