@@ -69,6 +69,16 @@ void fill(EventLog& log) {
     REQUIRE(log.append_batch(std::move(batch)).get().ok);
 }
 
+// The log in dir/data, as replay opens it.
+std::unique_ptr<EventLog> open_read_only(const TempDir& dir) {
+    LogOptions ro = small_log(dir.sub("data"));
+    ro.read_only = true;
+    std::string err;
+    auto log = EventLog::open(ro, &err);
+    REQUIRE_MESSAGE(log, err);
+    return log;
+}
+
 std::set<std::string> ids(const LogReplayResult& r) {
     std::set<std::string> out;
     for (const auto& b : r.briefs) out.insert(b.id);
@@ -85,11 +95,8 @@ TEST_CASE("log replay: the time range, partitions and worker count") {
         REQUIRE_MESSAGE(log, err);
         fill(*log);
     }
-    LogOptions ro = small_log(dir.sub("data"));
-    ro.read_only = true;
     std::string err;
-    auto log = EventLog::open(ro, &err);
-    REQUIRE_MESSAGE(log, err);
+    auto log = open_read_only(dir);
 
     LogReplayOptions o;
     LogReplayResult all;
@@ -202,11 +209,8 @@ TEST_CASE("log replay: reading in a thread of its own gives what reading in the 
         }
         REQUIRE(log->append_batch(std::move(batch)).get().ok);
     }
-    LogOptions ro = small_log(dir.sub("data"));
-    ro.read_only = true;
     std::string err;
-    auto log = EventLog::open(ro, &err);
-    REQUIRE_MESSAGE(log, err);
+    auto log = open_read_only(dir);
     LogReplayOptions inline_read;
     inline_read.read_thread = false;
     LogReplayResult a;

@@ -8,29 +8,17 @@
 #include <string>
 
 #include "patterns/engine.h"
-#include "rules/diagnostics.h"
-#include "rules/rule_loader.h"
+#include "rules_support.h"
 
 namespace vigil::checkpoint_test {
 
 inline StreamSpec stream() {
-    StreamSpec s;
-    s.name = "s";
-    s.max_out_of_order_ms = 500;
+    StreamSpec s = rules_test::stream_s("device", 500);
     s.idle_timeout_ms = 0;
-    FieldPath p;
-    FieldPath::parse("device", p, nullptr);
-    s.key.push_back(p);
     return s;
 }
 
-inline RuleSetPtr load(const std::string& yaml) {
-    Diagnostics diags;
-    LoadedRules lr = load_rules_text(yaml, "checkpoint.yaml", {stream()}, diags);
-    INFO(diags.to_string());
-    REQUIRE(lr.rules);
-    return lr.rules;
-}
+inline RuleSetPtr load(const std::string& yaml) { return rules_test::load_yaml(yaml, {stream()}, "checkpoint.yaml"); }
 
 // "a" (kind start) then "b" (kind stop) within 10 s, per device.
 inline const char* const kPairRule = R"(

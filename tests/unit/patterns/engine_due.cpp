@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "patterns/engine.h"
-#include "rules/rule_loader.h"
+#include "rules_support.h"
 
 using namespace vigil;
 
@@ -76,29 +76,12 @@ rules:
      within: 600ms}
 )";
 
-RuleSetPtr load() {
-    Diagnostics diags;
-    LoadedRules lr = load_rules_text(kRules, "due.yaml", {}, diags);
-    INFO(diags.to_string());
-    REQUIRE(lr.rules);
-    return lr.rules;
-}
-
-StreamSpec stream() {
-    StreamSpec s;
-    s.name = "s";
-    s.max_out_of_order_ms = 150;
-    FieldPath p;
-    FieldPath::parse("key", p, nullptr);
-    s.key.push_back(p);
-    return s;
-}
-
 struct Run {
     ManualClock clock;
     VectorAlertSink sink;
     PartitionEngine engine;
-    explicit Run(RuntimeFactory f) : engine(load(), {stream()}, clock, sink, f) {}
+    explicit Run(RuntimeFactory f)
+        : engine(rules_test::load_yaml(kRules, {}, "due.yaml"), {rules_test::stream_s("key", 150)}, clock, sink, f) {}
 };
 
 }  // namespace

@@ -9,28 +9,15 @@
 
 #include "patterns/adopt.h"
 #include "patterns/engine.h"
-#include "rules/rule_loader.h"
+#include "rules_support.h"
 
 using namespace vigil;
 
 namespace {
 
-RuleSetPtr load(const std::string& yaml) {
-    Diagnostics diags;
-    LoadedRules lr = load_rules_text(yaml, "r.yaml", {}, diags);
-    INFO(diags.to_string());
-    REQUIRE(lr.rules);
-    return lr.rules;
-}
+RuleSetPtr load(const std::string& yaml) { return rules_test::load_yaml(yaml); }
 
-StreamSpec stream() {
-    StreamSpec s;
-    s.name = "s";
-    FieldPath p;
-    FieldPath::parse("key", p, nullptr);
-    s.key.push_back(p);
-    return s;
-}
+StreamSpec stream() { return rules_test::stream_s(); }
 
 EventPtr event(const std::string& type, int64_t time, const std::string& id, double v = 0, const std::string& key = "k") {
     auto e = std::make_shared<Event>();
