@@ -188,9 +188,8 @@ int main(int argc, char** argv) {
             // Per CPU second of one thread: what one worker does when it has a core.
             rows.push_back({"  same, per CPU second", static_cast<double>(res.events) / (cpu_seconds() - c1), 0,
                             scan_cpu});
-            std::printf("  %u worker(s)%s: %llu events, %zu alerts, %.2f s\n", workers,
-                        res.read_threads ? ", reader threads" : ", in-line read", static_cast<unsigned long long>(res.events),
-                        res.briefs.size(), res.seconds);
+            std::printf("  %u worker(s), %s: %llu events, %zu alerts, %.2f s\n", workers, how.c_str(),
+                        static_cast<unsigned long long>(res.events), res.briefs.size(), res.seconds);
             if (workers == 1 && !c.read_thread)
                 for (const auto& s : res.rule_stats)
                     std::printf("    %-20s events %llu, matches %llu\n", s.rule.c_str(),

@@ -38,6 +38,11 @@ EventPtr event_from_record(const RecordView& r) {
 }
 
 bool event_from_record(const RecordView& r, Event& ev) {
+    event_meta_from_record(r, ev);
+    return ev.doc.parse(r.payload);
+}
+
+void event_meta_from_record(const RecordView& r, Event& ev) {
     ev.time = r.event_time;
     ev.ingest_time = r.ingest_time;
     ev.partition = r.partition;
@@ -45,7 +50,6 @@ bool event_from_record(const RecordView& r, Event& ev) {
     ev.stream.assign(r.stream);
     ev.key.assign(r.key);
     ev.topic.assign(r.topic);
-    return ev.doc.parse(r.payload);
 }
 
 LogOptions log_options_for(const Config& cfg, bool read_only) {

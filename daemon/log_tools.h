@@ -29,6 +29,8 @@ EventPtr event_from_record(const RecordView& r);
 // The same into an existing (e.g. recycled, rules/event_pool.h) Event, reusing
 // its buffers; false when the payload is not JSON.
 bool event_from_record(const RecordView& r, Event& out);
+// Everything of the event but its document: times, partition, offset, stream, key, topic.
+void event_meta_from_record(const RecordView& r, Event& out);
 
 struct IngestOptions {
     std::string topic;     // topic recorded with each event; default: the stream's topic if it has no wildcard

@@ -85,9 +85,7 @@ struct PartitionRun {
 // only these contiguous arrays cross between the cores.
 struct FlatBatch {
     struct Record {
-        int64_t time, ingest_time;
-        uint64_t offset;
-        uint32_t partition;
+        RecordView meta;    // without its views (`bytes` may move): those are at bytes_at
         uint32_t bytes_at;  // in `bytes`: stream, key, topic, then the document's buffer
         uint32_t stream_len, key_len, topic_len, buffer_len, text_len;
         uint32_t nodes_at, node_count;  // in `nodes`
@@ -105,10 +103,7 @@ struct FlatBatch {
     }
     void add(const RecordView& r, const JsonDoc& doc) {
         Record& x = records.emplace_back();
-        x.time = r.event_time;
-        x.ingest_time = r.ingest_time;
-        x.offset = r.offset;
-        x.partition = r.partition;
+        x.meta = RecordView{r.partition, r.offset, r.event_time, r.ingest_time, {}, {}, {}, {}};
         x.bytes_at = static_cast<uint32_t>(bytes.size());
         x.stream_len = static_cast<uint32_t>(r.stream.size());
         x.key_len = static_cast<uint32_t>(r.key.size());
@@ -122,17 +117,13 @@ struct FlatBatch {
     }
     void fill(size_t i, Event& ev) const {
         const Record& x = records[i];
-        ev.time = x.time;
-        ev.ingest_time = x.ingest_time;
-        ev.partition = x.partition;
-        ev.offset = x.offset;
+        RecordView r = x.meta;
         const char* p = bytes.data() + x.bytes_at;
-        ev.stream.assign(p, x.stream_len);
-        p += x.stream_len;
-        ev.key.assign(p, x.key_len);
-        p += x.key_len;
-        ev.topic.assign(p, x.topic_len);
+        r.stream = std::string_view(p, x.stream_len);
+        r.key = std::string_view(p += x.stream_len, x.key_len);
+        r.topic = std::string_view(p += x.key_len, x.topic_len);
         p += x.topic_len;
+        event_meta_from_record(r, ev);
         ev.doc.assign(nodes.data() + x.nodes_at, x.node_count, std::string_view(p, x.buffer_len), x.text_len);
     }
 };

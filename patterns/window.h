@@ -55,7 +55,6 @@ public:
     // False when the rule's aggregates could not be planned (see plan_error()).
     bool valid() const { return valid_; }
     const std::string& plan_error() const { return plan_error_; }
-    int64_t watermark() const { return watermark_; }
 
 private:
     static constexpr int64_t kNoTimer = std::numeric_limits<int64_t>::min();
@@ -149,6 +148,8 @@ private:
     AggPlan plan_;
     bool valid_ = true;
     std::string plan_error_;
+    // The last watermark this runtime was told or reached through an event's time; it
+    // lags the engine's while no timer is due (runtime.h, due()).
     int64_t watermark_ = std::numeric_limits<int64_t>::min();
     int64_t step_start_ = std::numeric_limits<int64_t>::max();  // add_time: the last event's last window start
     bool whole_steps_ = true;  // tumbling/hopping: size is a multiple of the advance

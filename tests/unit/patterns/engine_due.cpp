@@ -131,7 +131,8 @@ TEST_CASE("engine: advances below a runtime's due() are skipped, with the same a
             e->key = in.key;
             e->stream = "s";
             e->offset = offset++;
-            e->doc.parse("{\"type\":\"" + in.type + "\",\"key\":\"" + in.key + "\",\"v\":" + std::to_string(in.v) + "}");
+            e->doc.parse("{\"type\":\"" + in.type + "\",\"key\":\"" + in.key + "\",\"v\":" + std::to_string(in.v) +
+                         "}");
             run.engine.push(e);
         }
         run.engine.flush();
