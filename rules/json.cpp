@@ -1,5 +1,6 @@
 #include "rules/json.h"
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -26,13 +27,20 @@ public:
                                                         end_(text.data() + text.size()) {}
 
     bool run(std::string* error, size_t* offset) {
+        // The nodes are written through a cursor into the array sized ahead (no
+        // per-node capacity bookkeeping of push_back), then the array is cut to size.
+        doc_.nodes_.resize(std::max<size_t>(doc_.nodes_.capacity(), 16));
+        base_ = doc_.nodes_.data();
+        n_ = 0;
+        cap_ = static_cast<uint32_t>(doc_.nodes_.size());
         skip_ws();
-        if (!value(0)) return fail(error, offset);
-        skip_ws();
-        if (p_ != end_) {
-            this->error("unexpected text after the JSON value");
-            return fail(error, offset);
+        bool ok = value(0);
+        if (ok) {
+            skip_ws();
+            if (p_ != end_) ok = this->error("unexpected text after the JSON value");
         }
+        if (!ok) return fail(error, offset);
+        doc_.nodes_.resize(n_);
         return true;
     }
 
@@ -61,23 +69,34 @@ private:
         return true;
     }
 
+    // A new node of type `t` (its `end` one past itself); the rest is set by the caller.
+    [[gnu::always_inline]] JsonDoc::Node& emit(JsonType t) {
+        if (n_ == cap_) [[unlikely]] grow();
+        JsonDoc::Node& n = base_[n_];
+        n.type = t;
+        n.boolean = false;  // (as_bool() of any other type reads it)
+        n.end = ++n_;
+        return n;
+    }
+    uint32_t emit_index(JsonType t) {
+        emit(t);
+        return n_ - 1;
+    }
+    __attribute__((noinline)) void grow() {
+        doc_.nodes_.resize(static_cast<size_t>(cap_) * 2);
+        base_ = doc_.nodes_.data();
+        cap_ = static_cast<uint32_t>(doc_.nodes_.size());
+    }
+
     bool value(int depth) {
         if (p_ >= end_) return error("unexpected end of input");
         switch (*p_) {
         case '{': return object(depth);
         case '[': return array(depth);
         case '"': return string();
-        case 't': {
-            uint32_t i = doc_.push(JsonType::Bool);
-            doc_.nodes_[i].boolean = true;
-            return literal("true", 4);
-        }
-        case 'f': {
-            uint32_t i = doc_.push(JsonType::Bool);
-            doc_.nodes_[i].boolean = false;
-            return literal("false", 5);
-        }
-        case 'n': doc_.push(JsonType::Null); return literal("null", 4);
+        case 't': emit(JsonType::Bool).boolean = true; return literal("true", 4);
+        case 'f': emit(JsonType::Bool).boolean = false; return literal("false", 5);
+        case 'n': emit(JsonType::Null); return literal("null", 4);
         default: return number();
         }
     }
@@ -111,7 +130,7 @@ private:
         if (digits > 15 || (q < end_ && (*q == 'e' || *q == 'E' || *q == '+' || *q == '-' || *q == '.'))) return false;
         double d = static_cast<double>(m);
         if (frac) d /= kPow10[frac];
-        doc_.push_number(neg ? -d : d);
+        emit(JsonType::Number).number = neg ? -d : d;
         p = q;
         return true;
     }
@@ -142,7 +161,7 @@ private:
             p_ = start;
             return error("invalid number");
         }
-        doc_.push_number(d);
+        emit(JsonType::Number).number = d;
         return true;
     }
     static bool digit(char c) { return c >= '0' && c <= '9'; }
@@ -257,12 +276,12 @@ private:
         const char* start = p + 1;
         const char* q = scan_plain(start, end_);
         if (q < end_ && *q == '"') [[likely]] {
-            doc_.push_string(static_cast<uint32_t>(start - begin_), static_cast<uint32_t>(q - start));
+            emit(JsonType::String).span = {static_cast<uint32_t>(start - begin_), static_cast<uint32_t>(q - start)};
             p = q + 1;
             return true;
         }
         p_ = start;
-        if (!escaped_string(doc_.push(JsonType::String))) return false;
+        if (!escaped_string(emit_index(JsonType::String))) return false;
         p = p_;
         return true;
     }
@@ -308,8 +327,7 @@ private:
             default: --p_; return error("invalid escape in string");
             }
         }
-        doc_.nodes_[node].span.off = off;
-        doc_.nodes_[node].span.len = static_cast<uint32_t>(s.size() - off);
+        base_[node].span = {off, static_cast<uint32_t>(s.size() - off)};
         return true;
     }
 
@@ -318,7 +336,7 @@ private:
     // Compact JSON has no whitespace: each separator is tested before skipping any.
     bool object(int depth) {
         if (depth >= kMaxDepth) return error("nesting too deep");
-        uint32_t i = doc_.push(JsonType::Object);
+        const uint32_t i = emit_index(JsonType::Object);
         const char* p = ws(p_ + 1);
         uint32_t count = 0;
         if (p < end_ && *p == '}') {
@@ -350,8 +368,8 @@ private:
             }
         }
         p_ = p;
-        doc_.nodes_[i].count = count;
-        doc_.nodes_[i].end = static_cast<uint32_t>(doc_.nodes_.size());
+        base_[i].count = count;
+        base_[i].end = n_;
         return true;
     }
     // Whether `c` is next at `p` after any whitespace (skipped: `p` moves to it).
@@ -367,7 +385,7 @@ private:
 
     bool array(int depth) {
         if (depth >= kMaxDepth) return error("nesting too deep");
-        uint32_t i = doc_.push(JsonType::Array);
+        const uint32_t i = emit_index(JsonType::Array);
         ++p_;
         skip_ws();
         uint32_t count = 0;
@@ -390,12 +408,14 @@ private:
                 return error("expected ',' or ']' in array");
             }
         }
-        doc_.nodes_[i].count = count;
-        doc_.nodes_[i].end = static_cast<uint32_t>(doc_.nodes_.size());
+        base_[i].count = count;
+        base_[i].end = n_;
         return true;
     }
 
     JsonDoc& doc_;
+    JsonDoc::Node* base_ = nullptr;  // doc_.nodes_.data(): nodes [0, n_) written, room for cap_
+    uint32_t n_ = 0, cap_ = 0;
     const char* p_;
     const char* begin_;
     const char* end_;
@@ -405,7 +425,6 @@ private:
 
 bool JsonDoc::parse(std::string_view text, std::string* error, size_t* error_offset) {
     clear();
-    nodes_.reserve(16);
     strings_.assign(text);  // strings without escapes are read in place here (JsonParser::string)
     JsonParser p(*this, text);
     if (!p.run(error, error_offset)) return false;

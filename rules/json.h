@@ -9,6 +9,7 @@
 // as the JsonDoc lives and is not re-parsed. Thread rules: a const JsonDoc may be
 // read from any number of threads.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,27 @@ namespace vigil {
 enum class JsonType : uint8_t { Null, Bool, Number, String, Array, Object };
 
 class JsonDoc;
+
+// An allocator whose resize() leaves trivial elements uninitialised: the parser sizes
+// the node array ahead and writes each node once.
+template <class T>
+struct NoInitAllocator : std::allocator<T> {
+    template <class U>
+    struct rebind {
+        using other = NoInitAllocator<U>;
+    };
+    NoInitAllocator() = default;
+    template <class U>
+    NoInitAllocator(const NoInitAllocator<U>&) noexcept {}
+    template <class U>
+    void construct(U* p) noexcept {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <class U, class... A>
+    void construct(U* p, A&&... a) {
+        ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
+    }
+};
 
 class JsonRef {
 public:
@@ -155,7 +177,7 @@ private:
     }
     void added_value();
 
-    std::vector<Node> nodes_;
+    std::vector<Node, NoInitAllocator<Node>> nodes_;
     std::string strings_;  // after parse(): the text (text_len_ bytes), then the decoded strings that had escapes
     size_t text_len_ = 0;
     std::vector<uint32_t> open_;  // builder stack of open containers
