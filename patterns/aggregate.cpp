@@ -135,6 +135,11 @@ void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sampl
 
 // ---- Accumulator ----
 
+const AggText& AggCell::text() const {
+    static const AggText kNone;
+    return kept ? *kept : kNone;
+}
+
 Accumulator::Accumulator(const AggPlan& plan) : cells_(plan.size()) {}
 
 Accumulator::Accumulator(const AggPlan& plan, std::vector<AggCell>&& cells) : cells_(std::move(cells)) {
@@ -171,17 +176,21 @@ void Accumulator::add(const AggPlan& plan, const std::vector<Sample>& samples) {
             if (s.numeric()) welford_add(c.n, c.sum, c.m2, s.number);
             break;
         case AggFn::First:
-            if (c.n++ == 0) c.first = s;
+            if (c.n++ == 0) c.text().first = s;
             break;
-        case AggFn::Last: ++c.n; c.last = s; break;
-        case AggFn::Distinct:
-            if (!c.distinct) c.distinct = std::make_unique<std::unordered_set<std::string>>();
-            c.distinct->insert(distinct_key(s));
+        case AggFn::Last: ++c.n; c.text().last = s; break;
+        case AggFn::Distinct: {
+            auto& d = c.text().distinct;
+            if (!d) d = std::make_unique<std::unordered_set<std::string>>();
+            d->insert(distinct_key(s));
             break;
-        case AggFn::Collect:
-            if (!c.collect) c.collect = std::make_unique<std::vector<Sample>>();
-            if (c.collect->size() < kCollectCap) c.collect->push_back(s);
+        }
+        case AggFn::Collect: {
+            auto& v = c.text().collect;
+            if (!v) v = std::make_unique<std::vector<Sample>>();
+            if (v->size() < kCollectCap) v->push_back(s);
             break;
+        }
         }
     }
 }
@@ -213,26 +222,30 @@ void Accumulator::merge(const AggPlan& plan, Accumulator&& later) {
             break;
         }
         case AggFn::First:
-            if (!a.n) a.first = std::move(b.first);
+            if (!a.n && b.kept) a.text().first = std::move(b.kept->first);
             a.n += b.n;
             break;
         case AggFn::Last:
-            if (b.n) a.last = std::move(b.last);
+            if (b.n && b.kept) a.text().last = std::move(b.kept->last);
             a.n += b.n;
             break;
-        case AggFn::Distinct:
-            if (!b.distinct) break;
-            if (!a.distinct) { a.distinct = std::move(b.distinct); break; }
-            a.distinct->merge(*b.distinct);
+        case AggFn::Distinct: {
+            if (!b.kept || !b.kept->distinct) break;
+            auto& d = a.text().distinct;
+            if (!d) { d = std::move(b.kept->distinct); break; }
+            d->merge(*b.kept->distinct);
             break;
-        case AggFn::Collect:
-            if (!b.collect) break;
-            if (!a.collect) { a.collect = std::move(b.collect); break; }
-            for (auto& s : *b.collect) {
-                if (a.collect->size() >= kCollectCap) break;
-                a.collect->push_back(std::move(s));
+        }
+        case AggFn::Collect: {
+            if (!b.kept || !b.kept->collect) break;
+            auto& v = a.text().collect;
+            if (!v) { v = std::move(b.kept->collect); break; }
+            for (auto& s : *b.kept->collect) {
+                if (v->size() >= kCollectCap) break;
+                v->push_back(std::move(s));
             }
             break;
+        }
         }
     }
 }
@@ -252,15 +265,19 @@ void Accumulator::write_values(const AggPlan& plan, std::string& out) const {
         case AggFn::Min: write_number_or_null(out, c.n, c.min); break;
         case AggFn::Max: write_number_or_null(out, c.n, c.max); break;
         case AggFn::Stddev: write_number_or_null(out, c.n, pop_stddev(c.n, c.m2)); break;
-        case AggFn::First: c.first.write_json(out); break;
-        case AggFn::Last: c.last.write_json(out); break;
-        case AggFn::Distinct: json_number(out, c.distinct ? static_cast<double>(c.distinct->size()) : 0); break;
+        case AggFn::First: c.text().first.write_json(out); break;
+        case AggFn::Last: c.text().last.write_json(out); break;
+        case AggFn::Distinct: {
+            const auto& d = c.text().distinct;
+            json_number(out, d ? static_cast<double>(d->size()) : 0);
+            break;
+        }
         case AggFn::Collect:
             out += '[';
-            if (c.collect) {
-                for (size_t k = 0; k < c.collect->size(); ++k) {
+            if (const auto& v = c.text().collect) {
+                for (size_t k = 0; k < v->size(); ++k) {
                     if (k) out += ',';
-                    (*c.collect)[k].write_json(out);
+                    (*v)[k].write_json(out);
                 }
             }
             out += ']';
@@ -283,15 +300,19 @@ void Accumulator::values(const AggPlan& plan, std::vector<Value>& out, std::vect
         case AggFn::Min: out[i] = number_or_null(c.n, c.min); break;
         case AggFn::Max: out[i] = number_or_null(c.n, c.max); break;
         case AggFn::Stddev: out[i] = number_or_null(c.n, pop_stddev(c.n, c.m2)); break;
-        case AggFn::First: out[i] = c.first.to_value(docs[i]); break;
-        case AggFn::Last: out[i] = c.last.to_value(docs[i]); break;
-        case AggFn::Distinct: out[i] = Value::of(c.distinct ? static_cast<double>(c.distinct->size()) : 0.0); break;
+        case AggFn::First: out[i] = c.text().first.to_value(docs[i]); break;
+        case AggFn::Last: out[i] = c.text().last.to_value(docs[i]); break;
+        case AggFn::Distinct: {
+            const auto& d = c.text().distinct;
+            out[i] = Value::of(d ? static_cast<double>(d->size()) : 0.0);
+            break;
+        }
         case AggFn::Collect: {
             std::string text = "[";
-            if (c.collect) {
-                for (size_t k = 0; k < c.collect->size(); ++k) {
+            if (const auto& v = c.text().collect) {
+                for (size_t k = 0; k < v->size(); ++k) {
                     if (k) text += ',';
-                    (*c.collect)[k].write_json(text);
+                    (*v)[k].write_json(text);
                 }
             }
             text += ']';
@@ -305,11 +326,13 @@ void Accumulator::values(const AggPlan& plan, std::vector<Value>& out, std::vect
 size_t Accumulator::bytes() const {
     size_t b = sizeof(*this) + cells_.capacity() * sizeof(AggCell);
     for (const auto& c : cells_) {
-        b += c.first.text.capacity() + c.last.text.capacity();
-        if (c.distinct)
-            for (const auto& s : *c.distinct) b += s.capacity() + 32;
-        if (c.collect)
-            for (const auto& s : *c.collect) b += sizeof(Sample) + s.text.capacity();
+        if (!c.kept) continue;
+        const AggText& t = *c.kept;
+        b += sizeof(AggText) + t.first.text.capacity() + t.last.text.capacity();
+        if (t.distinct)
+            for (const auto& s : *t.distinct) b += s.capacity() + 32;
+        if (t.collect)
+            for (const auto& s : *t.collect) b += sizeof(Sample) + s.text.capacity();
     }
     return b;
 }

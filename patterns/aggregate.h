@@ -79,16 +79,31 @@ struct AggPlan {
 // Evaluates every argument of `plan` on `ctx.event` into `out` (resized to plan.size()).
 void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sample>& out);
 
-// The state of one aggregate in one add-only window.
+// What first(), last(), distinct() and collect() keep beside the numbers.
+struct AggText {
+    Sample first, last;
+    std::unique_ptr<std::unordered_set<std::string>> distinct;
+    std::unique_ptr<std::vector<Sample>> collect;
+};
+
+// The state of one aggregate in one add-only window: 48 bytes, the kept values of
+// the four functions above on the heap (made at their first value), so a window of
+// numeric aggregates takes a cache line or two.
 struct AggCell {
     uint64_t n = 0;      // values taken (count, count(expr): the result)
     double sum = 0;      // sum; Welford mean for stddev/avg
     double m2 = 0;       // Welford M2
     double min = 0, max = 0;
-    Sample first, last;
-    std::unique_ptr<std::unordered_set<std::string>> distinct;
-    std::unique_ptr<std::vector<Sample>> collect;
+    std::unique_ptr<AggText> kept;
+
+    AggText& text() {
+        if (!kept) kept = std::make_unique<AggText>();
+        return *kept;
+    }
+    // An empty AggText when none was made.
+    const AggText& text() const;
 };
+static_assert(sizeof(AggCell) == 48);
 
 // Add-only, mergeable aggregates of one window (tumbling, hopping, session, count).
 class Accumulator {

@@ -1,6 +1,9 @@
 // Checkpoint bytes of the window aggregates (docs/state.md "Window keys"): exact
 // copies of the cells (doubles as raw IEEE bytes), so a restored window yields the
 // same values as one that never stopped.
+#include <bit>
+#include <cstdint>
+
 #include "patterns/aggregate.h"
 #include "patterns/state_codec.h"
 
@@ -24,6 +27,11 @@ void get_sample(StateReader& in, Sample& s) {
     s.text.assign(in.bytes());
 }
 
+// A default Sample, bit for bit (what a cell that keeps no values saves).
+bool empty_sample(const Sample& s) {
+    return s.kind == Value::Kind::Missing && !s.boolean && std::bit_cast<uint64_t>(s.number) == 0 && s.text.empty();
+}
+
 template <class T, class F>
 void put_ring(std::string& out, const Ring<T>& r, F&& put_one) {
     put_varint(out, r.size());
@@ -41,14 +49,15 @@ void Accumulator::save(std::string& out) const {
         put_f64(out, c.m2);
         put_f64(out, c.min);
         put_f64(out, c.max);
-        put_sample(out, c.first);
-        put_sample(out, c.last);
-        put_varint(out, c.distinct ? c.distinct->size() + 1 : 0);
-        if (c.distinct)
-            for (const auto& v : *c.distinct) put_bytes(out, v);
-        put_varint(out, c.collect ? c.collect->size() + 1 : 0);
-        if (c.collect)
-            for (const auto& v : *c.collect) put_sample(out, v);
+        const AggText& t = c.text();
+        put_sample(out, t.first);
+        put_sample(out, t.last);
+        put_varint(out, t.distinct ? t.distinct->size() + 1 : 0);
+        if (t.distinct)
+            for (const auto& v : *t.distinct) put_bytes(out, v);
+        put_varint(out, t.collect ? t.collect->size() + 1 : 0);
+        if (t.collect)
+            for (const auto& v : *t.collect) put_sample(out, v);
     }
 }
 
@@ -62,15 +71,22 @@ bool Accumulator::load(const AggPlan& plan, StateReader& in) {
         c.m2 = in.f64();
         c.min = in.f64();
         c.max = in.f64();
-        get_sample(in, c.first);
-        get_sample(in, c.last);
+        // A numeric cell's samples are empty: its AggText is made only for what it holds.
+        c.kept.reset();
+        Sample first, last;
+        get_sample(in, first);
+        get_sample(in, last);
+        if (!empty_sample(first)) c.text().first = std::move(first);
+        if (!empty_sample(last)) c.text().last = std::move(last);
         if (uint64_t n = in.count()) {
-            c.distinct = std::make_unique<std::unordered_set<std::string>>();
-            for (uint64_t i = 1; i < n && in.ok(); ++i) c.distinct->emplace(in.bytes());
+            auto& d = c.text().distinct;
+            d = std::make_unique<std::unordered_set<std::string>>();
+            for (uint64_t i = 1; i < n && in.ok(); ++i) d->emplace(in.bytes());
         }
         if (uint64_t n = in.count()) {
-            c.collect = std::make_unique<std::vector<Sample>>(n - 1);
-            for (auto& s : *c.collect) get_sample(in, s);
+            auto& v = c.text().collect;
+            v = std::make_unique<std::vector<Sample>>(n - 1);
+            for (auto& s : *v) get_sample(in, s);
         }
     }
     return in.ok();

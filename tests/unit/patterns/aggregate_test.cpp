@@ -76,30 +76,35 @@ TEST_CASE("aggregates: an empty window gives 0 for counts and sum, null for the 
 TEST_CASE("aggregates: merging two windows equals one window over both") {
     AggPlan plan;
     REQUIRE(AggPlan::build(all_aggs(), plan, nullptr));
-    Accumulator whole(plan), a(plan), b(plan);
-    std::vector<Sample> samples;
-    int i = 0;
-    for (const char* json : kEvents) {
-        auto ev = event("k", 0, json);
-        EvalContext ctx;
-        ctx.event = ev.get();
-        make_samples(plan, ctx, samples);
-        whole.add(plan, samples);
-        (i++ < 3 ? a : b).add(plan, samples);
-    }
-    a.merge(plan, std::move(b));
-    std::string x, y;
-    whole.write_values(plan, x);
-    a.write_values(plan, y);
-    JsonDoc dx, dy;
-    REQUIRE(dx.parse(x));
-    REQUIRE(dy.parse(y));
-    for (const auto& name : plan.names) {
-        JsonRef rx = dx.root()[name], ry = dy.root()[name];
-        if (rx.is_number()) {
-            CHECK(rx.as_number() == doctest::Approx(ry.as_number()));
-        } else {
-            CHECK(rx.dump() == ry.dump());
+    // Every split of the events, the first and the last leaving one side empty.
+    const int n = static_cast<int>(std::size(kEvents));
+    for (int split = 0; split <= n; ++split) {
+        CAPTURE(split);
+        Accumulator whole(plan), a(plan), b(plan);
+        std::vector<Sample> samples;
+        int i = 0;
+        for (const char* json : kEvents) {
+            auto ev = event("k", 0, json);
+            EvalContext ctx;
+            ctx.event = ev.get();
+            make_samples(plan, ctx, samples);
+            whole.add(plan, samples);
+            (i++ < split ? a : b).add(plan, samples);
+        }
+        a.merge(plan, std::move(b));
+        std::string x, y;
+        whole.write_values(plan, x);
+        a.write_values(plan, y);
+        JsonDoc dx, dy;
+        REQUIRE(dx.parse(x));
+        REQUIRE(dy.parse(y));
+        for (const auto& name : plan.names) {
+            JsonRef rx = dx.root()[name], ry = dy.root()[name];
+            if (rx.is_number()) {
+                CHECK(rx.as_number() == doctest::Approx(ry.as_number()));
+            } else {
+                CHECK(rx.dump() == ry.dump());
+            }
         }
     }
 }
