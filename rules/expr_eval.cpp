@@ -405,7 +405,8 @@ public:
             for (uint32_t k = 0; k < nleaf_; ++k)
                 if (ev.cmp_field_const(*leaf_[k])) return Value::of(true);
             return Value::of(false);
-        case Shape::Test: return Value::of(ev.test(prog_->root));
+        case Shape::Test:
+        case Shape::VarCmp: return Value::of(test(ctx));
         case Shape::Field: {  // a bare field (an aggregate's argument, a payload value): read in place
             if (!ctx.event) return {};
             uint32_t at = field_at(*ctx.event, prog_->nodes[prog_->root]);
@@ -427,6 +428,12 @@ public:
             for (uint32_t k = 0; k < nleaf_; ++k)
                 if (ev.cmp_field_const(*leaf_[k])) return true;
             return false;
+        case Shape::VarCmp: {  // `name OP number` over a window's values: the having of most rules
+            const Node& n = prog_->nodes[prog_->root];
+            if (ctx.vars && ctx.vars[var_].kind == Value::Kind::Number)
+                return compare_numbers(n.op, ctx.vars[var_].number, number_);
+            return ev.test(prog_->root);  // null, missing, other types: the general comparison
+        }
         case Shape::Test: return ev.test(prog_->root);
         case Shape::Field:
         case Shape::Run: break;
@@ -438,7 +445,8 @@ private:
     // The shapes most conditions have, decided once: a fused `field OP literal`, or
     // a chain of them joined by one of && / || (flattened, so evaluation is a loop
     // over the comparisons instead of a dispatch per node); and a bare field.
-    enum class Shape : uint8_t { Run, Test, Cmp, AllCmp, AnyCmp, Field };
+    // And `variable OP number` (VarCmp), the having of most window rules.
+    enum class Shape : uint8_t { Run, Test, Cmp, AllCmp, AnyCmp, Field, VarCmp };
     static constexpr uint32_t kMaxLeaves = 8;
 
     bool flatten(uint32_t i, Op join) {
@@ -466,6 +474,13 @@ private:
             shape_ = root.op == Op::And ? Shape::AllCmp : Shape::AnyCmp;
         } else {
             nleaf_ = 0;
+            const bool cmp = root.op >= Op::Eq && root.op <= Op::Ge;
+            if (cmp && prog_->nodes[root.a].op == Op::Var && prog_->nodes[root.b].op == Op::Const &&
+                prog_->nodes[root.b].value.kind == Value::Kind::Number) {
+                shape_ = Shape::VarCmp;
+                var_ = static_cast<uint32_t>(prog_->nodes[root.a].index);
+                number_ = prog_->nodes[root.b].value.number;
+            }
         }
     }
 
@@ -473,6 +488,8 @@ private:
     std::vector<const Node*> table_fields_;  // TableField nodes keyed by an event field or $key
     Shape shape_ = Shape::Run;
     uint32_t nleaf_ = 0;
+    uint32_t var_ = 0;  // VarCmp: the variable's index and the number
+    double number_ = 0;
     const Node* leaf_[kMaxLeaves] = {};  // into prog_->nodes, which never changes after compile
 };
 

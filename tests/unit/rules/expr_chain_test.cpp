@@ -43,4 +43,39 @@ TEST_CASE("expr chains: a type error is counted only for the comparisons that ru
     CHECK(errors == 1);
 }
 
+TEST_CASE("expr fast paths: `variable OP number` (a window's having) answers as the general evaluator does") {
+    ExprScope s;
+    s.vars = {"v"};
+    s.has_event = false;
+    const char* ops[] = {"==", "!=", "<", "<=", ">", ">="};
+    const Value values[] = {Value::of(94.0), Value::of(95.0), Value::of(96.0), Value::of(-0.0), Value::null(),
+                            Value::missing(), Value::of(std::string_view("95")), Value::of(true)};
+    for (const char* op : ops) {
+        const std::string text = std::string("v ") + op + " 95";
+        Compiled fast = compile(text, s);
+        // `(...) == true` is the same truth through the general evaluator's nodes.
+        Compiled general = compile("(" + text + ") == true", s);
+        REQUIRE_MESSAGE(fast.expr, fast.errors());
+        REQUIRE_MESSAGE(general.expr, general.errors());
+        for (const Value& v : values) {
+            CAPTURE(text);
+            CAPTURE(static_cast<int>(v.kind));
+            uint64_t fast_errors = 0, general_errors = 0;
+            EvalContext a, b;
+            a.vars = b.vars = &v;
+            a.type_errors = &fast_errors;
+            b.type_errors = &general_errors;
+            const bool want = general.expr->test(b);
+            CHECK(fast.expr->test(a) == want);
+            CHECK(fast.expr->eval(a).truthy() == want);
+            CHECK(fast_errors == 2 * general_errors);  // test() and eval() each count one
+        }
+    }
+    // Without values (no window yet): false, as a missing value compares.
+    Compiled c = compile("v > 1", s);
+    REQUIRE(c.expr);
+    EvalContext none;
+    CHECK_FALSE(c.expr->test(none));
+}
+
 }  // namespace vigil::test
