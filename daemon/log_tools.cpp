@@ -50,6 +50,7 @@ void event_meta_from_record(const RecordView& r, Event& ev) {
     ev.stream.assign(r.stream);
     ev.key.assign(r.key);
     ev.topic.assign(r.topic);
+    ev.cond_plan = nullptr;  // (a pooled event may carry an earlier event's results)
 }
 
 LogOptions log_options_for(const Config& cfg, bool read_only) {

@@ -13,6 +13,7 @@
 #include "daemon/table_view.h"
 #include "rules/event_pool.h"
 #include "rules/json.h"
+#include "rules/precomputed.h"
 #include "storage/log.h"
 
 namespace vigil {
@@ -89,6 +90,7 @@ struct FlatBatch {
         uint32_t bytes_at;  // in `bytes`: stream, key, topic, then the document's buffer
         uint32_t stream_len, key_len, topic_len, buffer_len, text_len;
         uint32_t nodes_at, node_count;  // in `nodes`
+        uint64_t cond_known, cond_true;  // the plan's results (rules/precomputed.h)
     };
     std::vector<Record> records;
     std::string bytes;
@@ -101,7 +103,8 @@ struct FlatBatch {
         nodes.clear();
         read = bad = 0;
     }
-    void add(const RecordView& r, const JsonDoc& doc) {
+    void add(const RecordView& r, const Event& parsed) {
+        const JsonDoc& doc = parsed.doc;
         Record& x = records.emplace_back();
         x.meta = RecordView{r.partition, r.offset, r.event_time, r.ingest_time, {}, {}, {}, {}};
         x.bytes_at = static_cast<uint32_t>(bytes.size());
@@ -114,8 +117,10 @@ struct FlatBatch {
         x.nodes_at = static_cast<uint32_t>(nodes.size());
         x.node_count = static_cast<uint32_t>(doc.node_count());
         nodes.insert(nodes.end(), doc.nodes_data(), doc.nodes_data() + doc.node_count());
+        x.cond_known = parsed.cond_known;
+        x.cond_true = parsed.cond_true;
     }
-    void fill(size_t i, Event& ev) const {
+    void fill(size_t i, Event& ev, const ConditionPlan* plan) const {
         const Record& x = records[i];
         RecordView r = x.meta;
         const char* p = bytes.data() + x.bytes_at;
@@ -125,6 +130,9 @@ struct FlatBatch {
         p += x.topic_len;
         event_meta_from_record(r, ev);
         ev.doc.assign(nodes.data() + x.nodes_at, x.node_count, std::string_view(p, x.buffer_len), x.text_len);
+        ev.cond_plan = plan;
+        ev.cond_known = x.cond_known;
+        ev.cond_true = x.cond_true;
     }
 };
 
@@ -176,8 +184,9 @@ private:
     bool finished_ = false;
 };
 
+// `plan`: the conditions the reader thread evaluates (null: reads in this thread).
 void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::vector<StreamSpec>& streams,
-                      const LogReplayOptions& o, bool read_thread, PartitionRun& run) {
+                      const LogReplayOptions& o, const ConditionPlan* plan, PartitionRun& run) {
     ManualClock clock;
     run.sink = std::make_unique<BriefSink>(run.id, o.keep_json);
     PartitionEngine engine(rules, streams, clock, *run.sink);
@@ -200,7 +209,7 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
     };
     auto wanted = [&](const RecordView& r) { return o.stream.empty() || r.stream == o.stream; };
     Status st;
-    if (!read_thread) {
+    if (!plan) {
         st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
             if (!wanted(r)) return true;
             ++run.events;
@@ -210,20 +219,23 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
             return true;
         });
     } else {
-        // The reader thread reads and parses while this one runs the rules.
+        // The reader thread reads, parses and evaluates the plan's conditions while
+        // this one runs the rules.
         constexpr size_t kQueued = 4, kBatch = 256;
         Handoff handoff(kQueued);
         std::thread reader([&] {
-            JsonDoc doc;
+            Event parsed;  // the payload and the plan's results (the conditions read nothing else)
+            std::string scratch;
             auto batch = handoff.empty_batch();
             st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
                 if (!wanted(r)) return true;
                 ++batch->read;
-                if (!doc.parse(r.payload)) {
+                if (!parsed.doc.parse(r.payload)) {
                     ++batch->bad;
                     return true;
                 }
-                batch->add(r, doc);
+                plan->evaluate(parsed, scratch);
+                batch->add(r, parsed);
                 if (batch->records.size() == kBatch) {
                     handoff.put(std::move(batch));
                     batch = handoff.empty_batch();
@@ -238,7 +250,7 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
             run.bad += batch->bad;
             for (size_t i = 0; i < batch->records.size(); ++i) {
                 std::shared_ptr<Event> ev = pool.acquire();
-                batch->fill(i, *ev);
+                batch->fill(i, *ev, plan);
                 run_event(std::move(ev));
             }
             handoff.give_back(std::move(batch));
@@ -321,10 +333,11 @@ bool run_log_replay(const EventLog& log, RuleSetPtr rules, const std::vector<Str
     uint32_t nworkers = std::max<uint32_t>(1, std::min<uint32_t>(options.workers, static_cast<uint32_t>(parts.size())));
 
     out.read_threads = options.read_thread.value_or(2 * nworkers <= std::thread::hardware_concurrency());
+    const ConditionPlan plan(*rules);
     auto started = std::chrono::steady_clock::now();
     auto work = [&](uint32_t w) {
         for (size_t i = w; i < runs.size(); i += nworkers)
-            replay_partition(log, rules, streams, options, out.read_threads, runs[i]);
+            replay_partition(log, rules, streams, options, out.read_threads ? &plan : nullptr, runs[i]);
     };
     if (nworkers == 1) {
         work(0);

@@ -1,8 +1,10 @@
 // The NFA transitions: what one event does to the partial matches of one key.
 #include "patterns/nfa.h"
-#include "patterns/nfa_view.h"
 
 #include <algorithm>
+
+#include "patterns/nfa_view.h"
+#include "rules/precomputed.h"
 
 namespace vigil {
 
@@ -30,8 +32,24 @@ struct PatternRuntime::StepCtx {
     std::vector<Completed>& done;
 };
 
+void PatternRuntime::map_plan_bits(const ConditionPlan& plan) {
+    bits_plan_ = &plan;
+    plan_bits_.clear();
+    for (const StageSpec& stage : pattern_.stages)
+        if (int bit = stage.where ? plan.bit_of(stage.where.get()) : -1; bit >= 0)
+            plan_bits_.push_back(PlanBit{stage.where.get(), bit});
+}
+
 bool PatternRuntime::test(const ExprPtr& e, const PartialMatch* pm, const Event& ev) {
     if (!e) return true;
+    if (ev.cond_plan) {  // the result may have come with the event
+        if (ev.cond_plan != bits_plan_) map_plan_bits(*ev.cond_plan);
+        for (const PlanBit& b : plan_bits_) {
+            if (b.expr != e.get()) continue;
+            if ((ev.cond_known >> b.bit) & 1) return (ev.cond_true >> b.bit) & 1;
+            break;
+        }
+    }
     for (const EqTest& q : eq_tests_) {
         if (q.expr != e.get()) continue;
         if (memo_event_ != &ev || !same_text(memo_name_, q.name)) {

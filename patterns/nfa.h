@@ -182,6 +182,15 @@ private:
         std::string_view name, text;  // owned by the rule
     };
     std::vector<EqTest> eq_tests_;
+    // Stage conditions an event may carry the results of (rules/precomputed.h): each
+    // stage condition's bit in the plan the events name, found again when it changes.
+    struct PlanBit {
+        const Expr* expr;
+        int bit;
+    };
+    const ConditionPlan* bits_plan_ = nullptr;
+    std::vector<PlanBit> plan_bits_;
+    void map_plan_bits(const ConditionPlan& plan);
     const Event* memo_event_ = nullptr;
     std::string_view memo_name_;
     JsonRef memo_value_;

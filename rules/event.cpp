@@ -137,6 +137,7 @@ RejectReason extract_event(const StreamSpec& spec, std::string_view topic, std::
         if (detail) *detail = "payload of " + std::to_string(payload.size()) + " bytes exceeds the limit";
         return RejectReason::TooLarge;
     }
+    out.cond_plan = nullptr;  // (a pooled event may carry an earlier event's condition results)
     std::string err;
     size_t at = 0;
     if (!out.doc.parse(payload, &err, &at)) {

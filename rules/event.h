@@ -42,6 +42,8 @@ struct StreamSpec {
     uint64_t max_event_bytes = 1 << 20;
 };
 
+class ConditionPlan;
+
 struct Event {
     int64_t time = 0;         // event time, epoch ms
     int64_t ingest_time = 0;  // wall clock at ingest, epoch ms
@@ -51,6 +53,11 @@ struct Event {
     std::string key;
     std::string topic;
     JsonDoc doc;  // the payload, parsed; it keeps the payload's bytes (one copy per event)
+    // Results of conditions evaluated before the event reached the engine (rules/
+    // precomputed.h): bit i of cond_known set when condition i of cond_plan was
+    // evaluated without an error, its result in bit i of cond_true. Null: none.
+    const ConditionPlan* cond_plan = nullptr;
+    uint64_t cond_known = 0, cond_true = 0;
 
     // The raw bytes as ingested (a view into `doc`: set it with doc.parse()).
     std::string_view payload() const { return doc.text(); }

@@ -93,6 +93,10 @@ public:
     // Value::from_json(event.root()[NAME]) (an aggregate's argument reads it in place).
     virtual bool member_read(std::string_view& /*name*/) const { return false; }
     virtual bool reads_tables() const { return false; }
+    // Whether the value depends on the event's payload alone: no metadata ($key,
+    // time, topic...), stage, variable, table or Lua (rules/precomputed.h evaluates
+    // such conditions ahead, on another thread).
+    virtual bool reads_payload_only() const { return false; }
     virtual void prefetch_tables(const Event&, const TableLookup&) const {}
 
     // nullptr when there were errors (all reported into `diags`).

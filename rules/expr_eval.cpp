@@ -371,6 +371,22 @@ public:
         }
     }
     bool reads_tables() const override { return !table_fields_.empty(); }
+    bool reads_payload_only() const override {
+        for (const Node& n : prog_->nodes) {
+            switch (n.op) {
+            case Op::Meta:
+            case Op::Var:
+            case Op::StageEvent:
+            case Op::StageAgg:
+            case Op::CmpFieldTable:
+            case Op::LuaCall:
+            case Op::Table:
+            case Op::TableField: return false;
+            default: break;
+            }
+        }
+        return true;
+    }
     bool string_equality(std::string_view& name, std::string_view& text) const override {
         if (shape_ != Shape::Cmp) return false;
         const Node& n = *leaf_[0];

@@ -190,6 +190,36 @@ TEST_CASE("log replay: the time range, partitions and worker count") {
     }
 }
 
+// The reader threads also evaluate the stages' payload-only conditions ahead
+// (rules/precomputed.h): stages of each kind, one that counts type errors.
+const char* kThreadRules = R"(
+rules:
+  - rule: rise
+    stream: sensors
+    key: device
+    pattern:
+      - {name: a, where: value > 95}
+      - {name: b, where: value > a.value - 10}
+    within: 1m
+  - rule: typed
+    stream: sensors
+    key: device
+    pattern:
+      - {name: s, where: 'label > 3 && value > 85'}
+      - {name: t, where: '$key == "d3" || value > 98'}
+    within: 2m
+)";
+
+RuleSetPtr thread_rules() {
+    Diagnostics d;
+    std::string text = kRules;
+    text += std::string(kThreadRules).substr(std::string("\nrules:\n").size());
+    LoadedRules l = load_rules_text(text, "rules.yaml", {}, d);
+    REQUIRE_MESSAGE(l.rules, d.to_string());
+    REQUIRE(l.rules->rules.size() == 4);
+    return l.rules;
+}
+
 TEST_CASE("log replay: reading in a thread of its own gives what reading in the engine's thread gives") {
     TempDir dir;
     {
@@ -204,7 +234,9 @@ TEST_CASE("log replay: reading in a thread of its own gives what reading in the 
             int64_t t = kT0 + i * 250;
             std::string payload = i % 97 == 5 ? std::string("{not json")
                                               : "{\"device\":\"" + dev + "\",\"ts\":" + std::to_string(t) +
-                                                    ",\"value\":" + std::to_string(80 + (i * 7919) % 20) + "}";
+                                                    ",\"value\":" + std::to_string(80 + (i * 7919) % 20) +
+                                                    ",\"label\":" + (i % 11 == 3 ? "\"x\"" : std::to_string(i % 7)) +
+                                                    "}";
             batch.push_back(event(static_cast<uint32_t>(i % 4), t, payload, dev));
         }
         REQUIRE(log->append_batch(std::move(batch)).get().ok);
@@ -214,14 +246,16 @@ TEST_CASE("log replay: reading in a thread of its own gives what reading in the 
     LogReplayOptions inline_read;
     inline_read.read_thread = false;
     LogReplayResult a;
-    REQUIRE(run_log_replay(*log, rules(), streams(), inline_read, a, &err));
+    REQUIRE(run_log_replay(*log, thread_rules(), streams(), inline_read, a, &err));
     CHECK_FALSE(a.read_threads);
+    REQUIRE(a.rule_stats.size() == 4);
+    CHECK(a.rule_stats[3].counters.errors > 0);  // `label > 3` on "x"
     for (uint32_t workers : {1u, 3u}) {
         LogReplayOptions threaded;
         threaded.workers = workers;
         threaded.read_thread = true;
         LogReplayResult b;
-        REQUIRE(run_log_replay(*log, rules(), streams(), threaded, b, &err));
+        REQUIRE(run_log_replay(*log, thread_rules(), streams(), threaded, b, &err));
         CHECK(b.read_threads);
         CHECK(b.events == 20000);
         CHECK(b.events == a.events);
@@ -234,7 +268,18 @@ TEST_CASE("log replay: reading in a thread of its own gives what reading in the 
             CHECK(b.briefs[i].match == a.briefs[i].match);
         }
         CHECK(b.alert_json == a.alert_json);
+        REQUIRE(b.rule_stats.size() == a.rule_stats.size());
+        for (size_t r = 0; r < a.rule_stats.size(); ++r) {
+            CAPTURE(a.rule_stats[r].rule);
+            const RuleCounters &x = a.rule_stats[r].counters, &y = b.rule_stats[r].counters;
+            CHECK(y.evaluations == x.evaluations);
+            CHECK(y.matches == x.matches);
+            CHECK(y.errors == x.errors);
+            CHECK(y.late_events == x.late_events);
+            CHECK(b.rule_stats[r].events == a.rule_stats[r].events);
+        }
     }
+    for (const auto& s : a.rule_stats) CHECK_MESSAGE(s.counters.matches > 0, s.rule);
 }
 
 TEST_CASE("log replay: brief_from_json reads alerts and refuses other JSON") {

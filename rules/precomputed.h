@@ -1,0 +1,42 @@
+#pragma once
+// Conditions evaluated ahead of the engine. `vigil replay` reads and parses each
+// partition in a reader thread beside the engine thread (daemon/replay_log.cpp);
+// with one worker the engine thread is the slower of the two, so the reader also
+// evaluates the pattern stages' conditions that depend on nothing but the event's
+// payload, and hands the results over with the event (Event::cond_*). The pattern
+// runtime takes a result from there instead of evaluating the condition again.
+//
+// Guarantees: a result is handed over only when evaluating the condition counted
+// no error (a type error, a failed regex match): any other condition, and any event
+// without results, is evaluated by the runtime as before, with its counters. So a
+// runtime answers, counts and matches the same with and without the results.
+// Thread rules: a ConditionPlan is immutable once built; evaluate() may run on any
+// number of threads at once.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rules/event.h"
+#include "rules/expr.h"
+#include "rules/rule.h"
+
+namespace vigil {
+
+class ConditionPlan {
+public:
+    static constexpr size_t kMax = 64;  // one bit each in Event::cond_known / cond_true
+
+    // The `where`s of the pattern stages of `rules` that read only the event's
+    // payload (Expr::reads_payload_only), each once, at most kMax.
+    explicit ConditionPlan(const RuleSet& rules);
+    size_t size() const { return exprs_.size(); }
+    // The bit of `e` in the event's results, or -1 when the plan does not hold it.
+    int bit_of(const Expr* e) const;
+    // Evaluates every condition on `ev`'s payload and records the results in `ev`.
+    void evaluate(Event& ev, std::string& scratch) const;
+
+private:
+    std::vector<ExprPtr> exprs_;
+};
+
+}  // namespace vigil

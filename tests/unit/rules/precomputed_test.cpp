@@ -1,0 +1,77 @@
+// ConditionPlan: which stage conditions are evaluated ahead of the engine, and the
+// results an event carries (a condition that counted an error carries none).
+#include <doctest/doctest.h>
+
+#include "expr_test_util.h"
+#include "rules/precomputed.h"
+#include "rules/rule_loader.h"
+
+namespace vigil::test {
+
+namespace {
+
+const char* kRules = R"(
+rules:
+  - rule: hot
+    pattern:
+      - {name: a, where: value > 90}
+      - {name: b, where: value > a.value}
+    within: 1m
+  - rule: labels
+    pattern:
+      - {name: s, where: 'label > 3 && lower(site) == "north"'}
+      - {name: t, where: '$key == "d1"'}
+      - {name: u}
+    within: 1m
+  - rule: windowed
+    where: value > 1
+    window: {type: tumbling, size: 1m}
+    aggregate: {n: count()}
+)";
+
+RuleSetPtr load() {
+    Diagnostics d;
+    LoadedRules l = load_rules_text(kRules, "rules.yaml", {}, d);
+    REQUIRE_MESSAGE(l.rules, d.to_string());
+    return l.rules;
+}
+
+}  // namespace
+
+TEST_CASE("precomputed conditions: the stages' payload-only conditions, each with a bit") {
+    RuleSetPtr rules = load();
+    ConditionPlan plan(*rules);
+    const auto& hot = rules->rules[0]->pattern.stages;
+    const auto& labels = rules->rules[1]->pattern.stages;
+    REQUIRE(plan.size() == 2);
+    CHECK(plan.bit_of(hot[0].where.get()) == 0);
+    CHECK(plan.bit_of(hot[1].where.get()) == -1);     // reads another stage
+    CHECK(plan.bit_of(labels[0].where.get()) == 1);   // functions are fine
+    CHECK(plan.bit_of(labels[1].where.get()) == -1);  // reads $key
+    CHECK(plan.bit_of(rules->rules[2]->where.get()) == -1);  // a rule's where: not a stage's
+
+    std::string scratch;
+    auto ev = event(R"({"value": 95, "label": 4, "site": "NORTH"})");
+    plan.evaluate(*ev, scratch);
+    CHECK(ev->cond_plan == &plan);
+    CHECK(ev->cond_known == 0b11);
+    CHECK(ev->cond_true == 0b11);
+
+    ev = event(R"({"value": 50, "label": 4, "site": "south"})");
+    plan.evaluate(*ev, scratch);
+    CHECK(ev->cond_known == 0b11);
+    CHECK(ev->cond_true == 0b00);
+
+    // `label > 3` on a string is a type error: no result, so the runtime evaluates
+    // it again and counts the error. A missing member is no error: false.
+    ev = event(R"({"value": 91, "label": "x", "site": "north"})");
+    plan.evaluate(*ev, scratch);
+    CHECK(ev->cond_known == 0b01);
+    CHECK(ev->cond_true == 0b01);
+    ev = event(R"({"site": "north"})");
+    plan.evaluate(*ev, scratch);
+    CHECK(ev->cond_known == 0b11);
+    CHECK(ev->cond_true == 0b00);
+}
+
+}  // namespace vigil::test
