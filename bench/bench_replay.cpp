@@ -186,8 +186,13 @@ int main(int argc, char** argv) {
                                 rate, workers == 1 ? 2e6 : 3.5e6, scan_rate});
             }
             // Per CPU second of one thread: what one worker does when it has a core.
-            rows.push_back({"  same, per CPU second", static_cast<double>(res.events) / (cpu_seconds() - c1), 0,
-                            scan_cpu});
+            const double n = static_cast<double>(res.events);
+            rows.push_back({"  same, per CPU second", n / (cpu_seconds() - c1), 0, scan_cpu});
+            // Per CPU second of the engine threads, and of the readers: with reader
+            // threads one worker goes as fast as the slower of the two.
+            rows.push_back({"  engine threads, per CPU second", n / res.engine_cpu_seconds, 0, scan_cpu});
+            if (res.read_threads)
+                rows.push_back({"  reader threads, per CPU second", n / res.reader_cpu_seconds, 0, scan_cpu});
             std::printf("  %u worker(s), %s: %llu events, %zu alerts, %.2f s\n", workers, how.c_str(),
                         static_cast<unsigned long long>(res.events), res.briefs.size(), res.seconds);
             if (workers == 1 && !c.read_thread)

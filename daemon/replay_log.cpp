@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -75,10 +76,18 @@ private:
 struct PartitionRun {
     uint32_t id = 0;
     uint64_t events = 0, bad = 0, late = 0;
+    double engine_cpu = 0, reader_cpu = 0;
     std::vector<RuleStats> stats;
     std::unique_ptr<BriefSink> sink;
     std::string error;
 };
+
+// CPU seconds of the calling thread.
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 // A partition's records, read and parsed by its reader thread, in flat form: the
 // engine thread copies each into an event of its own pool, so the events (their
@@ -187,6 +196,7 @@ private:
 // `plan`: the conditions the reader thread evaluates (null: reads in this thread).
 void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::vector<StreamSpec>& streams,
                       const LogReplayOptions& o, const ConditionPlan* plan, PartitionRun& run) {
+    const double cpu0 = thread_cpu_seconds();
     ManualClock clock;
     run.sink = std::make_unique<BriefSink>(run.id, o.keep_json);
     PartitionEngine engine(rules, streams, clock, *run.sink);
@@ -224,6 +234,7 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
         constexpr size_t kQueued = 4, kBatch = 256;
         Handoff handoff(kQueued);
         std::thread reader([&] {
+            const double reader0 = thread_cpu_seconds();
             Event parsed;  // the payload and the plan's results (the conditions read nothing else)
             std::string scratch;
             auto batch = handoff.empty_batch();
@@ -244,6 +255,7 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
             });
             if (batch->read > 0) handoff.put(std::move(batch));
             handoff.finish();
+            run.reader_cpu = thread_cpu_seconds() - reader0;
         });
         while (auto batch = handoff.take()) {
             run.events += batch->read;
@@ -262,6 +274,7 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
     if (o.flush) engine.flush();
     run.late = engine.late_events();
     run.stats = engine.stats();
+    run.engine_cpu = thread_cpu_seconds() - cpu0;
 }
 
 }  // namespace
@@ -356,6 +369,8 @@ bool run_log_replay(const EventLog& log, RuleSetPtr rules, const std::vector<Str
         out.events += r.events;
         out.bad_records += r.bad;
         out.late_events += r.late;
+        out.engine_cpu_seconds += r.engine_cpu;
+        out.reader_cpu_seconds += r.reader_cpu;
         merge_rule_stats(out.rule_stats, r.stats);
         for (auto& b : r.sink->briefs) out.briefs.push_back(std::move(b));
         for (auto& j : r.sink->json) out.alert_json.push_back(std::move(j));

@@ -66,6 +66,9 @@ struct LogReplayResult {
     uint64_t late_events = 0;
     double seconds = 0;
     bool read_threads = false;  // whether partitions were read in threads of their own
+    // CPU seconds of the threads that ran the rules (reading too when read in-line)
+    // and of the reader threads, summed over partitions.
+    double engine_cpu_seconds = 0, reader_cpu_seconds = 0;
     std::vector<AlertBrief> briefs;  // every alert, partition by partition
     std::vector<std::string> alert_json;  // the same alerts as JSON when keep_json
     std::vector<RuleStats> rule_stats;  // summed over partitions
