@@ -8,7 +8,9 @@
 // workers <= cores; LogReplayOptions::read_thread); the table shows the other choice
 // too. "no rules, 1 thread" is the read path alone on one core.
 //
-//   bench_replay [--events N] [--partitions P]   (default 10000000, 4; data in a temp folder, removed after)
+//   bench_replay [--events N] [--partitions P] [--only K]
+//   (default 10000000, 4; data in a temp folder, removed after; --only K runs only
+//   the K-th 10-rule replay of the table, 0..3, for profiling)
 //
 // Prints a table: name, figure, target, figure/target, share of the raw scan rate;
 // exit 1 when a target is missed.
@@ -85,9 +87,11 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::warn);
     uint64_t events = 10'000'000;
     uint32_t partitions = 4;
+    int only = -1;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--events")) events = std::strtoull(argv[i + 1], nullptr, 10);
         else if (!std::strcmp(argv[i], "--partitions")) partitions = static_cast<uint32_t>(std::atoi(argv[i + 1]));
+        else if (!std::strcmp(argv[i], "--only")) only = std::atoi(argv[i + 1]);
     }
     std::string tmpl = (std::filesystem::temp_directory_path() / "vigil-bench-replay-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) return 2;
@@ -145,7 +149,7 @@ int main(int argc, char** argv) {
         rows.push_back({"raw LMDB time-range scan (baseline)", scan_rate, 0, scan_rate});
         rows.push_back({"  same, per CPU second", scan_cpu, 0, scan_cpu});
 
-        {
+        if (only < 0) {
             // The replay pipeline without rules: read, copy, parse JSON, engine routing.
             LogReplayOptions ro0;
             ro0.keep_json = false;
@@ -165,7 +169,9 @@ int main(int argc, char** argv) {
             std::optional<bool> read_thread;
         };
         const bool auto_1 = 2 <= std::thread::hardware_concurrency(), auto_2 = 4 <= std::thread::hardware_concurrency();
+        int k = -1;
         for (Config c : {Config{1, !auto_1}, Config{1, {}}, Config{2, !auto_2}, Config{2, {}}}) {
+            if (++k != only && only >= 0) continue;
             const uint32_t workers = c.workers;
             LogReplayOptions ro2;
             ro2.workers = workers;

@@ -248,6 +248,8 @@ TEST_CASE("log replay: reading in a thread of its own gives what reading in the 
     LogReplayResult a;
     REQUIRE(run_log_replay(*log, thread_rules(), streams(), inline_read, a, &err));
     CHECK_FALSE(a.read_threads);
+    CHECK(a.engine_cpu_seconds > 0);
+    CHECK(a.reader_cpu_seconds == 0);
     REQUIRE(a.rule_stats.size() == 4);
     CHECK(a.rule_stats[3].counters.errors > 0);  // `label > 3` on "x"
     for (uint32_t workers : {1u, 3u}) {
@@ -257,6 +259,8 @@ TEST_CASE("log replay: reading in a thread of its own gives what reading in the 
         LogReplayResult b;
         REQUIRE(run_log_replay(*log, thread_rules(), streams(), threaded, b, &err));
         CHECK(b.read_threads);
+        CHECK(b.engine_cpu_seconds > 0);
+        CHECK(b.reader_cpu_seconds > 0);
         CHECK(b.events == 20000);
         CHECK(b.events == a.events);
         CHECK(b.bad_records == a.bad_records);
