@@ -2,16 +2,30 @@
 
 #include <algorithm>
 
+#include "rules/same_bytes.h"
+
 namespace vigil {
 
 ConditionPlan::ConditionPlan(const RuleSet& rules) {
     for (const auto& r : rules.rules) {
         if (r->body != RuleBody::Pattern) continue;
+        RuleConditions rc;
         for (const StageSpec& s : r->pattern.stages) {
             const ExprPtr& e = s.where;
-            if (!e || !e->reads_payload_only() || exprs_.size() == kMax) continue;
-            if (std::find(exprs_.begin(), exprs_.end(), e) == exprs_.end()) exprs_.push_back(e);
+            if (!e || !e->reads_payload_only()) continue;
+            auto at = std::find(exprs_.begin(), exprs_.end(), e);
+            if (at == exprs_.end()) {
+                if (exprs_.size() == kMax) continue;
+                at = exprs_.insert(exprs_.end(), e);
+            }
+            rc.bits.push_back(static_cast<uint8_t>(at - exprs_.begin()));
         }
+        if (rc.bits.empty()) continue;
+        if (r->where && r->where->reads_payload_only()) {
+            rc.where = r->where;
+            rc.equality = r->where->string_equality(rc.name, rc.text);
+        }
+        rules_.push_back(std::move(rc));
     }
 }
 
@@ -22,18 +36,41 @@ int ConditionPlan::bit_of(const Expr* e) const {
 }
 
 void ConditionPlan::evaluate(Event& ev, std::string& scratch) const {
-    uint64_t known = 0, truth = 0;
-    for (size_t i = 0; i < exprs_.size(); ++i) {
-        uint64_t errors = 0;
-        EvalContext ctx;
-        ctx.event = &ev;
-        scratch.clear();
-        ctx.scratch = &scratch;
-        ctx.type_errors = &errors;
-        const bool result = exprs_[i]->test(ctx);
-        if (errors) continue;  // the runtime evaluates it again, and counts the error
-        known |= uint64_t{1} << i;
-        truth |= uint64_t{result} << i;
+    uint64_t known = 0, truth = 0, done = 0;
+    EvalContext ctx;
+    ctx.event = &ev;
+    ctx.scratch = &scratch;
+    std::string_view read_name;  // the member the last `NAME == "TEXT"` where read, and its value
+    JsonRef read_value;
+    bool read = false;
+    for (const RuleConditions& rc : rules_) {
+        // A rule's stage conditions are asked only of the events its `where` lets
+        // through: the others are left to the engine, which will not ask.
+        if (rc.equality) {
+            if (!read || !same_text(read_name, rc.name)) {
+                read_name = rc.name;
+                read_value = ev.root()[rc.name];
+                read = true;
+            }
+            if (!read_value.is_string() || !same_text(read_value.as_string(), rc.text)) continue;
+        } else if (rc.where) {
+            uint64_t errors = 0;
+            ctx.type_errors = &errors;
+            scratch.clear();
+            if (!rc.where->test(ctx) && !errors) continue;
+        }
+        for (uint8_t i : rc.bits) {
+            const uint64_t bit = uint64_t{1} << i;
+            if (done & bit) continue;
+            done |= bit;
+            uint64_t errors = 0;
+            ctx.type_errors = &errors;
+            scratch.clear();
+            const bool result = exprs_[i]->test(ctx);
+            if (errors) continue;  // the runtime evaluates it again, and counts the error
+            known |= bit;
+            if (result) truth |= bit;
+        }
     }
     ev.cond_plan = this;
     ev.cond_known = known;

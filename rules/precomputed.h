@@ -27,7 +27,9 @@ public:
     static constexpr size_t kMax = 64;  // one bit each in Event::cond_known / cond_true
 
     // The `where`s of the pattern stages of `rules` that read only the event's
-    // payload (Expr::reads_payload_only), each once, at most kMax.
+    // payload (Expr::reads_payload_only), each once, at most kMax. Each is evaluated
+    // only for the events its rule's `where` lets through, when that `where` reads
+    // only the payload too; the others are left unknown (the engine never asks).
     explicit ConditionPlan(const RuleSet& rules);
     size_t size() const { return exprs_.size(); }
     // The bit of `e` in the event's results, or -1 when the plan does not hold it.
@@ -36,7 +38,14 @@ public:
     void evaluate(Event& ev, std::string& scratch) const;
 
 private:
-    std::vector<ExprPtr> exprs_;
+    struct RuleConditions {
+        ExprPtr where;  // null: none, or one that reads more than the payload
+        bool equality = false;  // where is `name == "text"` (Expr::string_equality)
+        std::string_view name, text;
+        std::vector<uint8_t> bits;  // the rule's stage conditions
+    };
+    std::vector<ExprPtr> exprs_;  // by bit
+    std::vector<RuleConditions> rules_;
 };
 
 }  // namespace vigil

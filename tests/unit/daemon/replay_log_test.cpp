@@ -191,12 +191,14 @@ TEST_CASE("log replay: the time range, partitions and worker count") {
 }
 
 // The reader threads also evaluate the stages' payload-only conditions ahead
-// (rules/precomputed.h): stages of each kind, one that counts type errors.
+// (rules/precomputed.h), for the events the rule's `where` lets through: stages of
+// each kind, one that counts type errors, wheres of each kind.
 const char* kThreadRules = R"(
 rules:
   - rule: rise
     stream: sensors
     key: device
+    where: label != 2
     pattern:
       - {name: a, where: value > 95}
       - {name: b, where: value > a.value - 10}
@@ -208,6 +210,14 @@ rules:
       - {name: s, where: 'label > 3 && value > 85'}
       - {name: t, where: '$key == "d3" || value > 98'}
     within: 2m
+  - rule: one-device
+    stream: sensors
+    key: device
+    where: device == "d1"
+    pattern:
+      - {name: x, where: value > 90}
+      - {name: y, where: value > 85}
+    within: 2m
 )";
 
 RuleSetPtr thread_rules() {
@@ -216,7 +226,7 @@ RuleSetPtr thread_rules() {
     text += std::string(kThreadRules).substr(std::string("\nrules:\n").size());
     LoadedRules l = load_rules_text(text, "rules.yaml", {}, d);
     REQUIRE_MESSAGE(l.rules, d.to_string());
-    REQUIRE(l.rules->rules.size() == 4);
+    REQUIRE(l.rules->rules.size() == 5);
     return l.rules;
 }
 
@@ -250,7 +260,7 @@ TEST_CASE("log replay: reading in a thread of its own gives what reading in the 
     CHECK_FALSE(a.read_threads);
     CHECK(a.engine_cpu_seconds > 0);
     CHECK(a.reader_cpu_seconds == 0);
-    REQUIRE(a.rule_stats.size() == 4);
+    REQUIRE(a.rule_stats.size() == 5);
     CHECK(a.rule_stats[3].counters.errors > 0);  // `label > 3` on "x"
     for (uint32_t workers : {1u, 3u}) {
         LogReplayOptions threaded;

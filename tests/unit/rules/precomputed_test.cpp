@@ -23,6 +23,18 @@ rules:
       - {name: t, where: '$key == "d1"'}
       - {name: u}
     within: 1m
+  - rule: gated
+    where: kind == "t"
+    pattern:
+      - {name: g, where: value > 10}
+  - rule: gated-by-number
+    where: value > 50
+    pattern:
+      - {name: h, where: value < 60}
+  - rule: gated-by-key
+    where: $key == "k1"
+    pattern:
+      - {name: i, where: value < 70}
   - rule: windowed
     where: value > 1
     window: {type: tumbling, size: 1m}
@@ -43,35 +55,37 @@ TEST_CASE("precomputed conditions: the stages' payload-only conditions, each wit
     ConditionPlan plan(*rules);
     const auto& hot = rules->rules[0]->pattern.stages;
     const auto& labels = rules->rules[1]->pattern.stages;
-    REQUIRE(plan.size() == 2);
+    REQUIRE(plan.size() == 5);
     CHECK(plan.bit_of(hot[0].where.get()) == 0);
     CHECK(plan.bit_of(hot[1].where.get()) == -1);     // reads another stage
     CHECK(plan.bit_of(labels[0].where.get()) == 1);   // functions are fine
     CHECK(plan.bit_of(labels[1].where.get()) == -1);  // reads $key
-    CHECK(plan.bit_of(rules->rules[2]->where.get()) == -1);  // a rule's where: not a stage's
+    CHECK(plan.bit_of(rules->rules[5]->where.get()) == -1);  // a rule's where: not a stage's
 
+    // Bits 2..4: the stages of the gated rules, known only where their rule's
+    // `where` passes; a `where` on $key gates nothing (it is the engine's to read).
     std::string scratch;
     auto ev = event(R"({"value": 95, "label": 4, "site": "NORTH"})");
     plan.evaluate(*ev, scratch);
     CHECK(ev->cond_plan == &plan);
-    CHECK(ev->cond_known == 0b11);
-    CHECK(ev->cond_true == 0b11);
+    CHECK(ev->cond_known == 0b11011);
+    CHECK(ev->cond_true == 0b00011);
 
-    ev = event(R"({"value": 50, "label": 4, "site": "south"})");
+    ev = event(R"({"value": 55, "label": 4, "site": "south", "kind": "t"})");
     plan.evaluate(*ev, scratch);
-    CHECK(ev->cond_known == 0b11);
-    CHECK(ev->cond_true == 0b00);
+    CHECK(ev->cond_known == 0b11111);
+    CHECK(ev->cond_true == 0b11100);
 
     // `label > 3` on a string is a type error: no result, so the runtime evaluates
     // it again and counts the error. A missing member is no error: false.
-    ev = event(R"({"value": 91, "label": "x", "site": "north"})");
+    ev = event(R"({"value": 91, "label": "x", "site": "north", "kind": 7})");
     plan.evaluate(*ev, scratch);
-    CHECK(ev->cond_known == 0b01);
-    CHECK(ev->cond_true == 0b01);
+    CHECK(ev->cond_known == 0b11001);
+    CHECK(ev->cond_true == 0b00001);
     ev = event(R"({"site": "north"})");
     plan.evaluate(*ev, scratch);
-    CHECK(ev->cond_known == 0b11);
-    CHECK(ev->cond_true == 0b00);
+    CHECK(ev->cond_known == 0b10011);
+    CHECK(ev->cond_true == 0b00000);
 }
 
 }  // namespace vigil::test
