@@ -49,6 +49,7 @@ void event_meta_from_record(const RecordView& r, Event& ev) {
     ev.offset = r.offset;
     ev.stream.assign(r.stream);
     ev.key.assign(r.key);
+    hash_event_key(ev);
     ev.topic.assign(r.topic);
     ev.cond_plan = nullptr;  // (a pooled event may carry an earlier event's results)
 }

@@ -34,8 +34,9 @@ public:
         return find(key, h);
     }
     // The same, also giving the key's hash for insert() when it is absent.
-    uint32_t find(std::string_view key, uint32_t& h) const {
-        h = hash(key);
+    uint32_t find(std::string_view key, uint32_t& h) const { return find_hashed(key, h = hash(key)); }
+    // `h`: the low 32 bits of index_hash(key), when the caller has it.
+    uint32_t find_hashed(std::string_view key, uint32_t h) const {
         if (table_.empty()) return kNone;
         for (size_t i = h & mask();; i = (i + 1) & mask()) {
             const Entry& e = table_[i];

@@ -264,8 +264,8 @@ void PatternRuntime::on_event(const EventPtr& evp, AlertSink& out) {
     counters_.evaluations++;
     memo_event_ = nullptr;  // test()'s member read is per event; this one may sit where an old one did
     fire_timers(evp->time, out);
-    uint32_t hash;
-    uint32_t slot = key_index_.find(evp->key, hash);
+    const auto hash = static_cast<uint32_t>(event_key_hash(*evp));
+    uint32_t slot = key_index_.find_hashed(evp->key, hash);
     const bool known = slot != KeySlots::kNone;
     StepCtx s{&evp, evp.get(), known ? keys_[slot].next_seq++ : 0, scratch_pms_, scratch_done_};
     s.next.clear();

@@ -91,10 +91,10 @@ void WindowRuntime::fire(int64_t at, const Timer& t, AlertSink& out) {
 
 // ---- keys ----
 
-WindowRuntime::KeyState* WindowRuntime::key_state(const std::string& key) {
+WindowRuntime::KeyState* WindowRuntime::key_state(const std::string& key, uint64_t hash) {
     ++seq_;
     bool created = false;
-    KeyState& ks = *keys_.find_or_create(key, created);
+    KeyState& ks = *keys_.find_or_create(key, hash, created);
     ks.touched = seq_;
     if (!created) {
         if (tracking_) note_dirty(ks);

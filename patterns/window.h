@@ -128,7 +128,8 @@ private:
         if (spare_cells_.size() < kSpareCells) spare_cells_.push_back(w.acc.release());
     }
 
-    KeyState* key_state(const std::string& key);  // creates, evicting the LRU key when full
+    KeyState* key_state(const std::string& key, uint64_t hash);  // creates, evicting the LRU key when full
+    KeyState* key_state(const std::string& key) { return key_state(key, index_hash(key)); }
     void evict_one();
     void erase_key(KeyState& ks);
     void erase_if_idle(KeyState& ks);

@@ -66,7 +66,7 @@ bool WindowRuntime::add_time(const Event& ev, AlertSink& out) {
     if (s0 > last) return false;  // late for every window of t
 
     take_samples(ev);
-    KeyState* ks = key_state(ev.key);
+    KeyState* ks = key_state(ev.key, event_key_hash(ev));
     // Starts are multiples of adv, so the window after s's (when there is one) is s + adv's.
     auto it = std::lower_bound(ks->windows.begin(), ks->windows.end(), s0,
                                [](const Window& w, int64_t v) { return w.start < v; });
@@ -93,7 +93,7 @@ bool WindowRuntime::add_session(const Event& ev, bool late, AlertSink& out) {
     const WindowSpec& spec = rule_->window;
     const int64_t gap = spec.gap_ms;
     const int64_t t = ev.time;
-    const KeyState* found = keys_.find(ev.key);
+    const KeyState* found = keys_.find(ev.key, event_key_hash(ev));
     size_t lo = 0, hi = 0;
     if (found) {
         const auto& ws = found->windows;
@@ -107,7 +107,7 @@ bool WindowRuntime::add_session(const Event& ev, bool late, AlertSink& out) {
     if (lo == hi && late && t + spec.grace_ms < watermark_) return false;
 
     take_samples(ev);
-    KeyState* ks = key_state(ev.key);
+    KeyState* ks = key_state(ev.key, event_key_hash(ev));
     auto& ws = ks->windows;
     if (lo == hi) {
         Window w = new_window();
@@ -149,7 +149,7 @@ bool WindowRuntime::add_count(const Event& ev, bool late, AlertSink& out) {
     }
     if (late) return false;
     take_samples(ev);
-    KeyState* ks = key_state(ev.key);
+    KeyState* ks = key_state(ev.key, event_key_hash(ev));
     const uint64_t n = ks->count_seen++;
     if (n % slide == 0) {
         Window w = new_window();
@@ -187,7 +187,7 @@ bool WindowRuntime::add_sliding(const Event& ev, bool late, AlertSink& out) {
     if (late || size <= 0) return false;
     const int64_t t = ev.time;
     take_samples(ev);
-    KeyState* ks = key_state(ev.key);
+    KeyState* ks = key_state(ev.key, event_key_hash(ev));
     if (!ks->sliding) ks->sliding = std::make_unique<SlidingAggregates>(plan_);
     ks->sliding->expire(plan_, t - size);
     ks->sliding->push(plan_, t, samples_);

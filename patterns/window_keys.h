@@ -24,18 +24,19 @@ class KeyIndex {
 public:
     size_t size() const { return size_; }
 
-    V* find(std::string_view key) const {
+    V* find(std::string_view key) const { return find(key, hash(key)); }
+    // `h`: index_hash(key), when the caller has it.
+    V* find(std::string_view key, uint64_t h) const {
         if (slots_.empty()) return nullptr;
-        const uint64_t h = hash(key);
         for (size_t i = h & mask(); slots_[i].value; i = (i + 1) & mask())
             if (slots_[i].hash == h && same_text(slots_[i].value->key, key)) return slots_[i].value.get();
         return nullptr;
     }
 
     // The value for `key`, created (with key set) when absent; `created` says which.
-    V* find_or_create(std::string_view key, bool& created) {
+    V* find_or_create(std::string_view key, bool& created) { return find_or_create(key, hash(key), created); }
+    V* find_or_create(std::string_view key, uint64_t h, bool& created) {
         if ((size_ + 1) * 2 > slots_.size()) grow();
-        const uint64_t h = hash(key);
         size_t i = h & mask();
         for (; slots_[i].value; i = (i + 1) & mask())
             if (slots_[i].hash == h && same_text(slots_[i].value->key, key)) {

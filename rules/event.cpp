@@ -138,6 +138,7 @@ RejectReason extract_event(const StreamSpec& spec, std::string_view topic, std::
         return RejectReason::TooLarge;
     }
     out.cond_plan = nullptr;  // (a pooled event may carry an earlier event's condition results)
+    out.key_hashed = false;
     std::string err;
     size_t at = 0;
     if (!out.doc.parse(payload, &err, &at)) {
@@ -154,6 +155,7 @@ RejectReason extract_event(const StreamSpec& spec, std::string_view topic, std::
                               " missing or not a scalar";
         return RejectReason::NoKey;
     }
+    hash_event_key(out);
     out.ingest_time = ingest_time_ms;
     out.time = ingest_time_ms;
     if (!spec.time_field.parts.empty()) {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rules/hash.h"
 #include "rules/json.h"
 
 namespace vigil {
@@ -58,12 +59,25 @@ struct Event {
     // evaluated without an error, its result in bit i of cond_true. Null: none.
     const ConditionPlan* cond_plan = nullptr;
     uint64_t cond_known = 0, cond_true = 0;
+    // index_hash(key), when key_hashed: set with the key by extract_event() and
+    // event_meta_from_record(), so the rules' key indexes hash a key once per event,
+    // not once per rule. Code that changes `key` afterwards clears key_hashed.
+    uint64_t key_hash = 0;
+    bool key_hashed = false;
 
     // The raw bytes as ingested (a view into `doc`: set it with doc.parse()).
     std::string_view payload() const { return doc.text(); }
     JsonRef root() const { return doc.root(); }
 };
 using EventPtr = std::shared_ptr<const Event>;
+
+// The index hash of the event's key (rules/hash.h index_hash).
+inline uint64_t event_key_hash(const Event& ev) { return ev.key_hashed ? ev.key_hash : index_hash(ev.key); }
+// Sets key_hash from the event's key.
+inline void hash_event_key(Event& ev) {
+    ev.key_hash = index_hash(ev.key);
+    ev.key_hashed = true;
+}
 
 // Why an incoming payload was refused; also the `reason` label of
 // vigil_events_rejected_total.

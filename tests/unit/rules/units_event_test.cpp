@@ -67,11 +67,14 @@ TEST_CASE("extract_event: key, event time and every reject reason") {
     CHECK(ev.ingest_time == 5);
     CHECK(ev.stream == "sensors");
     CHECK(ev.topic == "f/p1/t");
+    CHECK(ev.key_hashed);  // the rules' key indexes take it instead of hashing the key again
+    CHECK(ev.key_hash == index_hash("p1"));
 
     CHECK(extract_event(s, "t", "not json", 5, ev, &why) == RejectReason::NotJson);
     CHECK(why == "not JSON at byte 0: invalid literal");
     CHECK(extract_event(s, "t", "[1]", 5, ev, &why) == RejectReason::NotObject);
     CHECK(extract_event(s, "t", R"({"ts":1})", 5, ev, &why) == RejectReason::NoKey);
+    CHECK_FALSE(ev.key_hashed);
     CHECK(extract_event(s, "t", R"({"device":"p","ts":"x"})", 5, ev, &why) == RejectReason::BadTime);
     // A missing time falls back to ingest time unless the stream says reject.
     CHECK(extract_event(s, "t", R"({"device":"p"})", 77, ev, &why) == RejectReason::None);
