@@ -22,15 +22,22 @@ std::vector<AggregateSpec> all_aggs() {
 const char* kEvents[] = {R"({"v": 2})", R"({"v": null})", R"({"v": 4})", R"({})", R"({"v": 4})",
                          R"({"v": "x"})", R"({"v": 5})"};
 
-void feed(Accumulator& acc, const AggPlan& plan) {
+// f(i, samples) for the samples of kEvents[i], in order.
+template <class F>
+void for_each_sample(const AggPlan& plan, F&& f) {
     std::vector<Sample> samples;
+    int i = 0;
     for (const char* json : kEvents) {
         auto ev = event("k", 0, json);
         EvalContext ctx;
         ctx.event = ev.get();
         make_samples(plan, ctx, samples);
-        acc.add(plan, samples);
+        f(i++, samples);
     }
+}
+
+void feed(Accumulator& acc, const AggPlan& plan) {
+    for_each_sample(plan, [&](int, const std::vector<Sample>& samples) { acc.add(plan, samples); });
 }
 
 }  // namespace
@@ -81,16 +88,10 @@ TEST_CASE("aggregates: merging two windows equals one window over both") {
     for (int split = 0; split <= n; ++split) {
         CAPTURE(split);
         Accumulator whole(plan), a(plan), b(plan);
-        std::vector<Sample> samples;
-        int i = 0;
-        for (const char* json : kEvents) {
-            auto ev = event("k", 0, json);
-            EvalContext ctx;
-            ctx.event = ev.get();
-            make_samples(plan, ctx, samples);
+        for_each_sample(plan, [&](int i, const std::vector<Sample>& samples) {
             whole.add(plan, samples);
-            (i++ < split ? a : b).add(plan, samples);
-        }
+            (i < split ? a : b).add(plan, samples);
+        });
         a.merge(plan, std::move(b));
         std::string x, y;
         whole.write_values(plan, x);
