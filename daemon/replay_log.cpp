@@ -100,7 +100,6 @@ struct FlatBatch {
         uint32_t stream_len, key_len, topic_len, buffer_len, text_len;
         uint32_t nodes_at, node_count;  // in `nodes`
         uint64_t cond_known, cond_true;  // the plan's results (rules/precomputed.h)
-        uint64_t key_hash;
     };
     std::vector<Record> records;
     std::string bytes;
@@ -127,7 +126,6 @@ struct FlatBatch {
         x.nodes_at = static_cast<uint32_t>(nodes.size());
         x.node_count = static_cast<uint32_t>(doc.node_count());
         nodes.insert(nodes.end(), doc.nodes_data(), doc.nodes_data() + doc.node_count());
-        x.key_hash = index_hash(r.key);
         x.cond_known = parsed.cond_known;
         x.cond_true = parsed.cond_true;
     }
@@ -262,11 +260,7 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
         while (auto batch = handoff.take()) {
             run.events += batch->read;
             run.bad += batch->bad;
-            constexpr size_t kAhead = 8;  // the keys' index entries of the event this far ahead
-            const size_t n = batch->records.size();
-            for (size_t i = 0; i < std::min(n, kAhead); ++i) engine.prefetch_key(batch->records[i].key_hash);
-            for (size_t i = 0; i < n; ++i) {
-                if (i + kAhead < n) engine.prefetch_key(batch->records[i + kAhead].key_hash);
+            for (size_t i = 0; i < batch->records.size(); ++i) {
                 std::shared_ptr<Event> ev = pool.acquire();
                 batch->fill(i, *ev, plan);
                 run_event(std::move(ev));

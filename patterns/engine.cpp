@@ -236,10 +236,6 @@ void PartitionEngine::prefetch(const Event& ev) const {
         if (r.stream.empty() || r.stream == ev.stream) r.expr->prefetch_tables(ev, *tables);
 }
 
-void PartitionEngine::prefetch_key(uint64_t hash) const {
-    for (const auto& e : entries_) e.runtime->prefetch_key(hash);
-}
-
 void PartitionEngine::advance_to(Stream& s, int64_t watermark) {
     bool moved = watermark > s.watermark;
     if (moved) s.watermark = watermark;

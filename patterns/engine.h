@@ -96,8 +96,6 @@ public:
     // Lookahead (below) calls both.
     bool reads_tables() const { return !table_reads_.empty(); }
     void prefetch(const Event& ev) const;
-    // Runtime::prefetch_key for every rule: the index entries of a key a few events ahead.
-    void prefetch_key(uint64_t hash) const;
     // "" = every stream the engine knows.
     void advance_watermark(std::string_view stream, int64_t watermark);
     void on_wall_clock(int64_t now_ms);

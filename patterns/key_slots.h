@@ -79,10 +79,6 @@ public:
         }
     }
 
-    void prefetch(uint32_t h) const {
-        if (!table_.empty()) __builtin_prefetch(&table_[h & mask()]);
-    }
-
     // f(name, slot) for every key.
     template <class F>
     void for_each(F&& f) const {

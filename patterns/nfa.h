@@ -49,7 +49,6 @@ public:
     size_t key_count() const override { return key_index_.size(); }
     size_t state_bytes() const override;
     std::string describe_key(const std::string& key) const override;
-    void prefetch_key(uint64_t hash) const override { key_index_.prefetch(static_cast<uint32_t>(hash)); }
     // Checkpoints (patterns/nfa_state_io.cpp, docs/state.md).
     void take_changes(StateDelta& out) override;
     bool restore_key(const std::string& key, std::string_view bytes, std::string* error) override;

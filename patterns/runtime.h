@@ -78,9 +78,6 @@ public:
     virtual size_t state_bytes() const = 0;
     // A human-readable view of one key's state ("why didn't this fire?").
     virtual std::string describe_key(const std::string& key) const = 0;
-    // Asks the CPU to fetch the index entry of the key whose index_hash is `hash`
-    // (an event a few ahead): a hint, nothing changes.
-    virtual void prefetch_key(uint64_t /*hash*/) const {}
     // `state_on_change: keep` (patterns/adopt.h, docs/reload.md): this fresh runtime of
     // a rule's new version takes over the state of `from`, the runtime of its previous
     // version, when state_compatible() allows; `from` is left empty. False with the

@@ -46,7 +46,6 @@ public:
     size_t key_count() const override { return keys_.size(); }
     size_t state_bytes() const override;
     std::string describe_key(const std::string& key) const override;
-    void prefetch_key(uint64_t hash) const override { keys_.prefetch(hash); }
     // Checkpoints (patterns/window_state_io.cpp, docs/state.md).
     void take_changes(StateDelta& out) override;
     bool restore_key(const std::string& key, std::string_view bytes, std::string* error) override;

@@ -82,10 +82,6 @@ public:
         }
     }
 
-    void prefetch(uint64_t h) const {
-        if (!slots_.empty()) __builtin_prefetch(&slots_[h & mask()]);
-    }
-
     template <class F>
     void for_each(F&& f) const {
         for (const auto& s : slots_)
