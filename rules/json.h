@@ -167,14 +167,6 @@ private:
         nodes_.push_back(Node{t, false, i + 1, {0.0}});
         return i;
     }
-    void push_string(uint32_t off, uint32_t len) {
-        Node n{JsonType::String, false, static_cast<uint32_t>(nodes_.size()) + 1, {0.0}};
-        n.span = {off, len};
-        nodes_.push_back(n);
-    }
-    void push_number(double d) {
-        nodes_.push_back(Node{JsonType::Number, false, static_cast<uint32_t>(nodes_.size()) + 1, {d}});
-    }
     void added_value();
 
     std::vector<Node, NoInitAllocator<Node>> nodes_;
