@@ -173,7 +173,6 @@ bool WindowRuntime::adopt_state(RuleRuntime& from, std::string& why_not) {
     by_id_ = std::move(old->by_id_);
     age_ = std::move(old->age_);
     seq_ = old->seq_;
-    next_key_id_ = old->next_key_id_;
     timers_ = std::move(old->timers_);
     timer_count_ = old->timer_count_;
     due_ = old->due_;
@@ -186,10 +185,10 @@ bool WindowRuntime::adopt_state(RuleRuntime& from, std::string& why_not) {
     // are deleted on the swap).
     dirty_ids_.clear();
     gone_keys_.clear();
-    for (auto& [id, ks] : by_id_) {
-        ks->dirty = false;
-        if (tracking_) note_dirty(*ks);
-    }
+    by_id_.for_each([&](KeyState& ks) {
+        ks.dirty = false;
+        if (tracking_) note_dirty(ks);
+    });
     return true;
 }
 

@@ -14,6 +14,9 @@ WindowRuntime::WindowRuntime(RulePtr rule, const Clock& clock)
     valid_ = AggPlan::build(rule_->window.aggregates, plan_, &plan_error_);
     const WindowSpec& spec = rule_->window;
     if (spec.type == WindowType::Hopping && spec.advance_ms > 0) whole_steps_ = spec.size_ms % spec.advance_ms == 0;
+    size_ms_ = spec.size_ms;
+    advance_ms_ = (spec.type == WindowType::Hopping && spec.advance_ms > 0) ? spec.advance_ms : spec.size_ms;
+    grace_ms_ = spec.grace_ms;
 }
 
 std::unique_ptr<RuleRuntime> make_window_runtime(RulePtr rule, const Clock& clock) {
@@ -23,8 +26,12 @@ std::unique_ptr<RuleRuntime> make_window_runtime(RulePtr rule, const Clock& cloc
 // ---- events and time ----
 
 void WindowRuntime::on_event(const EventPtr& ev, AlertSink& out) {
-    // The engine's watermark is >= ev->time here, so timers up to it may fire first.
-    if (ev->time > watermark_) advance(ev->time, out);
+    // The engine's watermark is >= ev->time here, so timers up to it may fire first
+    // (due_ is at or before the first timer: with none due, only the time moves).
+    if (ev->time > watermark_) {
+        if (ev->time >= due_) advance(ev->time, out);
+        else watermark_ = ev->time;
+    }
     add(*ev, false, out);
 }
 
@@ -58,9 +65,9 @@ int64_t WindowRuntime::close_at(const Window& w) const {
 
 void WindowRuntime::fire(int64_t at, const Timer& t, AlertSink& out) {
     const int64_t start = t.start;
-    auto kit = by_id_.find(t.key_id);
-    if (kit == by_id_.end()) return;  // the key was evicted
-    KeyState& ks = *kit->second;
+    KeyState* found = by_id_.find(t.key_id);
+    if (!found) return;  // the key was erased or evicted
+    KeyState& ks = *found;
     if (rule_->window.type == WindowType::Sliding) {
         // Re-arming changes nothing a checkpoint holds (restore_key() derives the
         // timer); erasing the key records it as gone.
@@ -100,13 +107,12 @@ WindowRuntime::KeyState* WindowRuntime::key_state(const std::string& key, uint64
         if (tracking_) note_dirty(ks);
         return &ks;
     }
-    ks.id = next_key_id_++;
+    ks.id = by_id_.add(&ks);
     if (tracking_) note_dirty(ks);
-    by_id_[ks.id] = &ks;
     age_.emplace_back(ks.id, seq_);
     if (rule_->max_keys > 0 && keys_.size() > rule_->max_keys) evict_one();
     if (age_.size() > 2 * keys_.size() + 64) {  // drop the entries of erased keys
-        std::erase_if(age_, [&](const auto& e) { return !by_id_.count(e.first); });
+        std::erase_if(age_, [&](const auto& e) { return !by_id_.contains(e.first); });
     }
     return &ks;
 }
@@ -115,9 +121,9 @@ void WindowRuntime::evict_one() {
     while (!age_.empty()) {
         auto [id, queued] = age_.front();
         age_.pop_front();
-        auto it = by_id_.find(id);
-        if (it == by_id_.end()) continue;  // already erased
-        KeyState& ks = *it->second;
+        KeyState* found = by_id_.find(id);
+        if (!found) continue;  // already erased
+        KeyState& ks = *found;
         if (ks.touched > queued && ks.touched != seq_) {
             age_.emplace_back(id, ks.touched);  // updated since: a second chance
             continue;

@@ -26,11 +26,11 @@
 #include <memory>
 #include <map>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "patterns/aggregate.h"
 #include "patterns/emit.h"
+#include "patterns/key_ids.h"
 #include "patterns/window_keys.h"
 #include "patterns/runtime.h"
 
@@ -154,14 +154,15 @@ private:
     int64_t watermark_ = std::numeric_limits<int64_t>::min();
     int64_t step_start_ = std::numeric_limits<int64_t>::max();  // add_time: the last event's last window start
     bool whole_steps_ = true;  // tumbling/hopping: size is a multiple of the advance
+    // The rule's window size, advance (tumbling: the size) and grace, read once for add_time().
+    int64_t size_ms_ = 0, advance_ms_ = 0, grace_ms_ = 0;
     KeyIndex<KeyState> keys_;
-    std::unordered_map<uint64_t, KeyState*> by_id_;
+    KeyIds<KeyState> by_id_;  // timers, age_ and dirty_ids_ name keys by id
     // Keys in order of creation as (key id, sequence when queued). Eviction gives a
     // key updated since it was queued a second chance (the CLOCK approximation of
     // least-recently-updated, without a list splice per event).
     std::deque<std::pair<uint64_t, uint64_t>> age_;
     uint64_t seq_ = 0;
-    uint64_t next_key_id_ = 1;
     std::map<int64_t, std::vector<Timer>> timers_;  // in firing order within one time
     size_t timer_count_ = 0;
     Throttle throttle_;

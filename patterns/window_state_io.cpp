@@ -35,9 +35,9 @@ void WindowRuntime::take_changes(StateDelta& out) {
         if (!keys_.find(key)) out.erase.push_back(std::move(key));
     gone_keys_.clear();
     for (uint64_t id : dirty_ids_) {
-        auto it = by_id_.find(id);
-        if (it == by_id_.end() || !it->second->dirty) continue;
-        KeyState& ks = *it->second;
+        KeyState* found = by_id_.find(id);
+        if (!found || !found->dirty) continue;
+        KeyState& ks = *found;
         ks.dirty = false;
         ks.stored = true;
         std::string bytes;

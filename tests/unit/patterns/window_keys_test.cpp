@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <string>
+#include <iterator>
 #include <unordered_map>
+#include <vector>
 
 #include "patterns/window_keys.h"
 
@@ -46,4 +48,47 @@ TEST_CASE("key index: finds, creates and erases like a hash map") {
     size_t seen = 0;
     idx.for_each([&](const Val&) { ++seen; });
     CHECK(seen == ref.size());
+}
+
+// KeyIds: the id table timers and the eviction queue name window keys by. An id of an
+// erased key must find nothing, also once its slot holds another key.
+#include "patterns/key_ids.h"
+
+TEST_CASE("key ids: an erased key's id finds nothing, also after its slot is reused") {
+    vigil::KeyIds<Val> ids;
+    std::vector<Val> vals(400);
+    std::unordered_map<uint64_t, Val*> live;
+    std::vector<uint64_t> dead;
+    uint32_t x = 11;
+    for (int i = 0; i < 20000; ++i) {
+        x = x * 1103515245u + 12345u;
+        if ((x >> 4) % 3 == 0 && !live.empty()) {
+            auto it = live.begin();
+            std::advance(it, (x >> 8) % live.size());
+            ids.erase(it->first);
+            ids.erase(it->first);  // twice: no effect
+            dead.push_back(it->first);
+            live.erase(it);
+        } else if (live.size() < vals.size()) {
+            Val* v = &vals[(x >> 8) % vals.size()];
+            const uint64_t id = ids.add(v);
+            REQUIRE(id != 0);
+            REQUIRE(live.count(id) == 0);
+            live[id] = v;
+        }
+        REQUIRE(ids.size() == live.size());
+    }
+    for (const auto& [id, v] : live) CHECK(ids.find(id) == v);
+    for (uint64_t id : dead) {
+        CHECK(ids.find(id) == nullptr);
+        CHECK_FALSE(ids.contains(id));
+    }
+    CHECK(ids.find(0) == nullptr);
+    CHECK(ids.find(uint64_t{1} << 40 | 5) == nullptr);
+    size_t seen = 0;
+    ids.for_each([&](Val&) { ++seen; });
+    CHECK(seen == live.size());
+    ids.clear();
+    CHECK(ids.size() == 0);
+    for (const auto& [id, v] : live) CHECK(ids.find(id) == nullptr);
 }
