@@ -91,6 +91,7 @@ bool AggPlan::build(const std::vector<AggregateSpec>& specs, AggPlan& out, std::
         out.names.push_back(s.name);
         out.args.push_back(s.arg);
         out.same_arg.push_back(same);
+        out.keeps.push_back(keeps_text(*fn));
         std::string_view name;
         out.member.push_back(s.arg && s.arg->member_read(name) ? std::optional<std::string_view>(name) : std::nullopt);
     }
@@ -98,10 +99,13 @@ bool AggPlan::build(const std::vector<AggregateSpec>& specs, AggPlan& out, std::
 }
 
 void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sample>& out) {
-    out.resize(plan.size());
-    for (size_t i = 0; i < plan.size(); ++i) {
+    const size_t n = plan.size();
+    if (out.size() != n) out.resize(n);
+    for (size_t i = 0; i < n; ++i) {
         Sample& s = out[i];
-        s.text.clear();
+        // A sample of a function that keeps no text never holds any: clearing is for the others.
+        const bool keeps = plan.keeps[i];
+        if (keeps) s.text.clear();
         if (!plan.args[i]) {
             s.kind = Value::Kind::Null;
             continue;
@@ -111,7 +115,7 @@ void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sampl
             s.kind = same.kind;
             s.boolean = same.boolean;
             s.number = same.number;
-            if (keeps_text(plan.fns[i])) s.text = same.text;
+            if (keeps) s.text = same.text;
             continue;
         }
         if (plan.member[i] && ctx.event) {  // a number member: its value, as eval() would give it
@@ -127,7 +131,7 @@ void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sampl
         s.kind = v.kind;
         s.boolean = v.boolean;
         s.number = v.number;
-        if (!keeps_text(plan.fns[i])) continue;
+        if (!keeps) continue;
         if (v.kind == Value::Kind::String) s.text.assign(v.str);
         if (v.kind == Value::Kind::Json) v.json.write(s.text);
     }

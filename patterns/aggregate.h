@@ -70,6 +70,8 @@ struct AggPlan {
     // Arguments that are a bare top-level member (Expr::member_read): its name, which
     // make_samples() reads in place when it holds a number; else nullopt.
     std::vector<std::optional<std::string_view>> member;
+    // keeps_text(fns[i]), looked up once.
+    std::vector<uint8_t> keeps;
 
     // False (with `error`) when a function is unknown.
     static bool build(const std::vector<AggregateSpec>& specs, AggPlan& out, std::string* error);
