@@ -46,9 +46,7 @@ bool WindowRuntime::add(const Event& ev, bool late, AlertSink& out) {
 // Tumbling and hopping: the windows [s, s + size) with s a multiple of the advance
 // and s <= t < s + size; each is open while watermark < end + grace.
 bool WindowRuntime::add_time(const Event& ev, AlertSink& out) {
-    const WindowSpec& spec = rule_->window;
-    const int64_t size = spec.size_ms;
-    const int64_t adv = (spec.type == WindowType::Hopping && spec.advance_ms > 0) ? spec.advance_ms : size;
+    const int64_t size = size_ms_, adv = advance_ms_, grace = grace_ms_;
     if (size <= 0) {
         ++counters_.errors;
         return false;
@@ -60,13 +58,14 @@ bool WindowRuntime::add_time(const Event& ev, AlertSink& out) {
         step_start_ = floor_div(t, adv) * adv;
     const int64_t last = step_start_;
     const int64_t first = whole_steps_ ? last - (size - adv) : last - ((last - (t - size) - 1) / adv) * adv;
-    auto open = [&](int64_t s) { return s + size + spec.grace_ms > watermark_; };
+    auto open = [&](int64_t s) { return s + size + grace > watermark_; };
     int64_t s0 = first;
     while (s0 <= last && !open(s0)) s0 += adv;
     if (s0 > last) return false;  // late for every window of t
 
     take_samples(ev);
     KeyState* ks = key_state(ev.key, event_key_hash(ev));
+    const bool on_update = rule_->window.emit_when == EmitWhen::OnUpdate;
     // Starts are multiples of adv, so the window after s's (when there is one) is s + adv's.
     auto it = std::lower_bound(ks->windows.begin(), ks->windows.end(), s0,
                                [](const Window& w, int64_t v) { return w.start < v; });
@@ -79,7 +78,7 @@ bool WindowRuntime::add_time(const Event& ev, AlertSink& out) {
             schedule(*ks, *it);
         }
         it->acc.add(plan_, samples_);
-        if (spec.emit_when == EmitWhen::OnUpdate) {
+        if (on_update) {
             ++it->updates;
             emit(*ks, &it->acc, nullptr, it->start, it->end, it->end, update_id(it->updates), out);
         }
