@@ -5,7 +5,9 @@
 #include <istream>
 #include <ostream>
 
+#include "rules/hash.h"
 #include "rules/json.h"
+#include "rules/same_bytes.h"
 #include "rules/units.h"
 
 namespace vigil {
@@ -42,15 +44,27 @@ bool event_from_record(const RecordView& r, Event& ev) {
     return ev.doc.parse(r.payload);
 }
 
+namespace {
+// A pooled event mostly held the same stream and topic before: compared, not copied.
+void assign_changed(std::string& to, std::string_view from) {
+    if (!same_text(to, from)) to.assign(from);
+}
+}  // namespace
+
 void event_meta_from_record(const RecordView& r, Event& ev) {
+    event_meta_from_record(r, ev, index_hash(r.key));
+}
+
+void event_meta_from_record(const RecordView& r, Event& ev, uint64_t key_hash) {
     ev.time = r.event_time;
     ev.ingest_time = r.ingest_time;
     ev.partition = r.partition;
     ev.offset = r.offset;
-    ev.stream.assign(r.stream);
+    assign_changed(ev.stream, r.stream);
     ev.key.assign(r.key);
-    hash_event_key(ev);
-    ev.topic.assign(r.topic);
+    ev.key_hash = key_hash;
+    ev.key_hashed = true;
+    assign_changed(ev.topic, r.topic);
     ev.cond_plan = nullptr;  // (a pooled event may carry an earlier event's results)
 }
 

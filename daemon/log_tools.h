@@ -31,6 +31,8 @@ EventPtr event_from_record(const RecordView& r);
 bool event_from_record(const RecordView& r, Event& out);
 // Everything of the event but its document: times, partition, offset, stream, key, topic.
 void event_meta_from_record(const RecordView& r, Event& out);
+// The same with the key's hash given (index_hash(r.key), computed where it was read).
+void event_meta_from_record(const RecordView& r, Event& out, uint64_t key_hash);
 
 struct IngestOptions {
     std::string topic;     // topic recorded with each event; default: the stream's topic if it has no wildcard

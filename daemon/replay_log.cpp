@@ -13,6 +13,7 @@
 
 #include "daemon/table_view.h"
 #include "rules/event_pool.h"
+#include "rules/hash.h"
 #include "rules/json.h"
 #include "rules/precomputed.h"
 #include "storage/log.h"
@@ -100,6 +101,7 @@ struct FlatBatch {
         uint32_t stream_len, key_len, topic_len, buffer_len, text_len;
         uint32_t nodes_at, node_count;  // in `nodes`
         uint64_t cond_known, cond_true;  // the plan's results (rules/precomputed.h)
+        uint64_t key_hash;               // index_hash(key), computed by the reader
     };
     std::vector<Record> records;
     std::string bytes;
@@ -128,6 +130,7 @@ struct FlatBatch {
         nodes.insert(nodes.end(), doc.nodes_data(), doc.nodes_data() + doc.node_count());
         x.cond_known = parsed.cond_known;
         x.cond_true = parsed.cond_true;
+        x.key_hash = index_hash(r.key);
     }
     void fill(size_t i, Event& ev, const ConditionPlan* plan) const {
         const Record& x = records[i];
@@ -137,7 +140,7 @@ struct FlatBatch {
         r.key = std::string_view(p += x.stream_len, x.key_len);
         r.topic = std::string_view(p += x.key_len, x.topic_len);
         p += x.topic_len;
-        event_meta_from_record(r, ev);
+        event_meta_from_record(r, ev, x.key_hash);
         ev.doc.assign(nodes.data() + x.nodes_at, x.node_count, std::string_view(p, x.buffer_len), x.text_len);
         ev.cond_plan = plan;
         ev.cond_known = x.cond_known;
