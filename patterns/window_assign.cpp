@@ -67,8 +67,11 @@ bool WindowRuntime::add_time(const Event& ev, AlertSink& out) {
     KeyState* ks = key_state(ev.key, event_key_hash(ev));
     const bool on_update = rule_->window.emit_when == EmitWhen::OnUpdate;
     // Starts are multiples of adv, so the window after s's (when there is one) is s + adv's.
-    auto it = std::lower_bound(ks->windows.begin(), ks->windows.end(), s0,
-                               [](const Window& w, int64_t v) { return w.start < v; });
+    // A window that is no longer open has had its timer fired (the watermark is never
+    // set past a timer without firing it), so s0's is the first; the search is a guard.
+    auto it = ks->windows.begin();
+    if (it != ks->windows.end() && it->start < s0)
+        it = std::lower_bound(it, ks->windows.end(), s0, [](const Window& w, int64_t v) { return w.start < v; });
     for (int64_t s = s0; s <= last; s += adv, ++it) {
         if (it == ks->windows.end() || it->start != s) {
             Window w = new_window();
