@@ -194,6 +194,15 @@ void PartitionEngine::swap_rules(RuleSetPtr rules, const WarmSource& warm) {
         if (g == where_groups_.end()) g = where_groups_.insert(g, WhereGroup{name, {}});
         g->texts.emplace_back(i, text);
     }
+    // deliver() forgets the last event's results of the leaders the groups do not set.
+    unset_leaders_.clear();
+    for (size_t i = 0; i < entries_.size(); ++i) {
+        if (entries_[i].where_leader != i) continue;
+        bool grouped = false;
+        for (const WhereGroup& g : where_groups_)
+            for (const auto& t : g.texts) grouped = grouped || t.first == i;
+        if (!grouped) unset_leaders_.push_back(i);
+    }
 }
 
 PartitionEngine::Stream& PartitionEngine::stream_for(std::string_view name) {
@@ -332,7 +341,7 @@ EventPtr PartitionEngine::keyed_for(RuleEntry& r, const EventPtr& ev) {
 void PartitionEngine::deliver(const EventPtr& ev, const Stream& s) {
     // The same decisions as sees() and keyed_for(), with the per-stream parts
     // cached and shared `where`s evaluated once.
-    for (auto& e : entries_) e.where_result = -1;
+    for (size_t i : unset_leaders_) entries_[i].where_result = -1;
     for (const WhereGroup& g : where_groups_) {
         // Missing or not a string: `==` with a string is false.
         const JsonRef v = ev->root()[g.name];

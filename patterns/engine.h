@@ -188,6 +188,7 @@ private:
         std::vector<std::pair<size_t, std::string_view>> texts;  // (leader's index in entries_, TEXT)
     };
     std::vector<WhereGroup> where_groups_;
+    std::vector<size_t> unset_leaders_;  // where leaders outside the groups (entries_ indexes)
 };
 
 // Gives events to an engine a few events late, after PartitionEngine::prefetch has
