@@ -59,6 +59,11 @@ struct Event {
     // evaluated without an error, its result in bit i of cond_true. Null: none.
     const ConditionPlan* cond_plan = nullptr;
     uint64_t cond_known = 0, cond_true = 0;
+    // With cond_plan: bit i of num_known set when the payload's member that the plan
+    // reads as number i (ConditionPlan::number_of) holds a number, which is nums[i].
+    static constexpr size_t kNumbers = 4;
+    uint8_t num_known = 0;
+    double nums[kNumbers];
     // index_hash(key), when key_hashed: set with the key by extract_event() and
     // event_meta_from_record(), so the rules' key indexes hash a key once per event,
     // not once per rule. Code that changes `key` afterwards clears key_hashed.

@@ -8,6 +8,14 @@ namespace vigil {
 
 ConditionPlan::ConditionPlan(const RuleSet& rules) {
     for (const auto& r : rules.rules) {
+        if (r->body != RuleBody::Window) continue;
+        for (const AggregateSpec& a : r->window.aggregates) {
+            std::string_view name;
+            if (!a.arg || !a.arg->member_read(name) || number_of(name) >= 0) continue;
+            if (numbers_.size() < Event::kNumbers) numbers_.push_back(name);
+        }
+    }
+    for (const auto& r : rules.rules) {
         if (r->body != RuleBody::Pattern) continue;
         RuleConditions rc;
         for (const StageSpec& s : r->pattern.stages) {
@@ -35,7 +43,28 @@ int ConditionPlan::bit_of(const Expr* e) const {
     return -1;
 }
 
+int ConditionPlan::number_of(std::string_view name) const {
+    for (size_t i = 0; i < numbers_.size(); ++i)
+        if (same_text(numbers_[i], name)) return static_cast<int>(i);
+    return -1;
+}
+
+void ConditionPlan::read_numbers(Event& ev) const {
+    uint8_t known = 0;
+    const JsonRef root = ev.root();
+    for (size_t i = 0; i < numbers_.size(); ++i) {
+        const JsonRef v = root[numbers_[i]];
+        if (!v.is_number()) continue;
+        ev.nums[i] = v.as_number();
+        known |= static_cast<uint8_t>(1u << i);
+    }
+    ev.cond_plan = this;
+    ev.cond_known = ev.cond_true = 0;
+    ev.num_known = known;
+}
+
 void ConditionPlan::evaluate(Event& ev, std::string& scratch) const {
+    read_numbers(ev);
     uint64_t known = 0, truth = 0, done = 0;
     EvalContext ctx;
     ctx.event = &ev;

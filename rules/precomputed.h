@@ -9,7 +9,9 @@
 // Guarantees: a result is handed over only when evaluating the condition counted
 // no error (a type error, a failed regex match): any other condition, and any event
 // without results, is evaluated by the runtime as before, with its counters. So a
-// runtime answers, counts and matches the same with and without the results.
+// runtime answers, counts and matches the same with and without the results. A
+// number is handed over only when the member holds one; the window runtime reads
+// any other value itself, as before.
 // Thread rules: a ConditionPlan is immutable once built; evaluate() may run on any
 // number of threads at once.
 #include <cstdint>
@@ -34,8 +36,18 @@ public:
     size_t size() const { return exprs_.size(); }
     // The bit of `e` in the event's results, or -1 when the plan does not hold it.
     int bit_of(const Expr* e) const;
-    // Evaluates every condition on `ev`'s payload and records the results in `ev`.
+    // Evaluates every condition on `ev`'s payload and records the results in `ev`,
+    // and reads the numbers (read_numbers).
     void evaluate(Event& ev, std::string& scratch) const;
+
+    // The top-level members that window aggregates take as their argument (`avg(value)`:
+    // "value"), each once, at most Event::kNumbers: read once per event here instead of
+    // once per window rule. The index of `name`, or -1.
+    int number_of(std::string_view name) const;
+    size_t numbers() const { return numbers_.size(); }
+    // Records in `ev` which of those members hold a number, and the numbers; sets
+    // cond_plan to this plan (with no condition results: cond_known 0).
+    void read_numbers(Event& ev) const;
 
 private:
     struct RuleConditions {
@@ -45,6 +57,7 @@ private:
         std::vector<uint8_t> bits;  // the rule's stage conditions
     };
     std::vector<ExprPtr> exprs_;  // by bit
+    std::vector<std::string_view> numbers_;  // member names, owned by the rules' expressions
     std::vector<RuleConditions> rules_;
 };
 

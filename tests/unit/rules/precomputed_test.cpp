@@ -88,4 +88,56 @@ TEST_CASE("precomputed conditions: the stages' payload-only conditions, each wit
     CHECK(ev->cond_true == 0b00000);
 }
 
+TEST_CASE("precomputed numbers: the members window aggregates take, each read once") {
+    Diagnostics d;
+    LoadedRules l = load_rules_text(R"(
+rules:
+  - rule: w1
+    window: {type: tumbling, size: 1m}
+    aggregate: {a: avg(value), hi: max(value), n: count(), t: sum(temp), x: sum(value * 2), d: sum(nested.v)}
+  - rule: w2
+    window: {type: hopping, size: 2m, advance: 1m}
+    aggregate: {lo: min(temp), l: last(label), c: count(label)}
+  - rule: w3
+    window: {type: tumbling, size: 1m}
+    aggregate: {e: sum(extra), f: sum(fifth)}
+  - rule: p
+    pattern: [{name: a, where: other > 1}]
+)",
+                                    "rules.yaml", {}, d);
+    REQUIRE_MESSAGE(l.rules, d.to_string());
+    ConditionPlan plan(*l.rules);
+    // value, temp, label, extra: bare members only (not `value * 2` or `nested.v`), each
+    // once, at most Event::kNumbers of them (`fifth` is left to the runtime).
+    REQUIRE(plan.numbers() == Event::kNumbers);
+    CHECK(plan.number_of("value") == 0);
+    CHECK(plan.number_of("temp") == 1);
+    CHECK(plan.number_of("label") == 2);
+    CHECK(plan.number_of("extra") == 3);
+    CHECK(plan.number_of("fifth") == -1);
+    CHECK(plan.number_of("other") == -1);
+    CHECK(plan.number_of("nested") == -1);
+
+    auto ev = event(R"({"value": 7.5, "temp": -3, "label": "x", "nested": {"v": 1}})");
+    ev->cond_known = ev->cond_true = 5;  // (a recycled event's)
+    plan.read_numbers(*ev);
+    CHECK(ev->cond_plan == &plan);
+    CHECK(ev->cond_known == 0);  // no condition results: the runtime evaluates them
+    CHECK(ev->cond_true == 0);
+    CHECK(ev->num_known == 0b0011);  // a string and a missing member: none
+    CHECK(ev->nums[0] == 7.5);
+    CHECK(ev->nums[1] == -3);
+
+    // Read with the conditions too, and a null or a non-number is no number.
+    std::string scratch;
+    ev = event(R"({"value": null, "temp": true, "label": 4, "extra": 1e3})");
+    plan.evaluate(*ev, scratch);
+    CHECK(ev->num_known == 0b1100);
+    CHECK(ev->nums[2] == 4);
+    CHECK(ev->nums[3] == 1000);
+
+    // A rule set without window aggregates reads none.
+    CHECK(ConditionPlan(*load()).numbers() == 0);
+}
+
 }  // namespace vigil::test
