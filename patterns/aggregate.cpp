@@ -98,7 +98,8 @@ bool AggPlan::build(const std::vector<AggregateSpec>& specs, AggPlan& out, std::
     return true;
 }
 
-void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sample>& out) {
+void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sample>& out,
+                  const PresetNumbers* preset) {
     const size_t n = plan.size();
     if (out.size() != n) out.resize(n);
     for (size_t i = 0; i < n; ++i) {
@@ -116,6 +117,12 @@ void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sampl
             s.boolean = same.boolean;
             s.number = same.number;
             if (keeps) s.text = same.text;
+            continue;
+        }
+        if (preset && preset->slot[i] >= 0 && ((preset->known >> preset->slot[i]) & 1)) {  // read ahead
+            s.kind = Value::Kind::Number;
+            s.boolean = false;
+            s.number = preset->nums[preset->slot[i]];
             continue;
         }
         if (plan.member[i] && ctx.event) {  // a number member: its value, as eval() would give it

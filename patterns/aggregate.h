@@ -78,8 +78,18 @@ struct AggPlan {
     size_t size() const { return fns.size(); }
 };
 
-// Evaluates every argument of `plan` on `ctx.event` into `out` (resized to plan.size()).
-void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sample>& out);
+// Numbers read from the event ahead (rules/precomputed.h, Event::nums): aggregate
+// i's argument is nums[slot[i]] when slot[i] >= 0 and bit slot[i] of `known` is set.
+struct PresetNumbers {
+    const int8_t* slot;
+    const double* nums;
+    uint8_t known;
+};
+
+// Evaluates every argument of `plan` on `ctx.event` into `out` (resized to plan.size()),
+// taking an argument from `preset` where it holds it.
+void make_samples(const AggPlan& plan, const EvalContext& ctx, std::vector<Sample>& out,
+                  const PresetNumbers* preset = nullptr);
 
 // What first(), last(), distinct() and collect() keep beside the numbers.
 struct AggText {

@@ -104,6 +104,8 @@ private:
     bool add_count(const Event& ev, bool late, AlertSink& out);
     bool add_sliding(const Event& ev, bool late, AlertSink& out);
     void take_samples(const Event& ev);
+    // Which of `plan`'s numbers (Event::nums) each aggregate's argument is (plan_nums_).
+    void map_plan_numbers(const ConditionPlan& plan);
 
     void advance(int64_t watermark, AlertSink& out);
     void fire(int64_t at, const Timer& t, AlertSink& out);
@@ -167,6 +169,10 @@ private:
     size_t timer_count_ = 0;
     Throttle throttle_;
 
+    // The plan the events' numbers came from last, and aggregate i's number in it (-1: none).
+    const ConditionPlan* nums_plan_ = nullptr;
+    std::vector<int8_t> plan_nums_;
+    bool nums_mapped_ = false;  // some aggregate takes a number of nums_plan_
     // Scratch reused across events (no allocation once warm).
     std::vector<Sample> samples_;
     std::vector<std::vector<AggCell>> spare_cells_;  // new_window(), retire()

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "patterns/window.h"
+#include "rules/precomputed.h"
 
 namespace vigil {
 
@@ -24,7 +25,30 @@ void WindowRuntime::take_samples(const Event& ev) {
     ctx.scratch = &scratch_;
     ctx.type_errors = &counters_.errors;
     scratch_.clear();
+    if (ev.cond_plan && ev.num_known) {  // numbers read ahead (rules/precomputed.h)
+        if (ev.cond_plan != nums_plan_) map_plan_numbers(*ev.cond_plan);
+        if (nums_mapped_) {
+            const PresetNumbers preset{plan_nums_.data(), ev.nums, ev.num_known};
+            make_samples(plan_, ctx, samples_, &preset);
+            return;
+        }
+    }
     make_samples(plan_, ctx, samples_);
+}
+
+void WindowRuntime::map_plan_numbers(const ConditionPlan& plan) {
+    nums_plan_ = &plan;
+    nums_mapped_ = false;
+    plan_nums_.assign(plan_.size(), -1);
+    for (size_t i = 0; i < plan_.size(); ++i) {
+        // Only arguments make_samples() would read as a bare member (copies of an
+        // earlier aggregate's sample stay copies).
+        if (!plan_.member[i] || plan_.same_arg[i] >= 0) continue;
+        const int k = plan.number_of(*plan_.member[i]);
+        if (k < 0) continue;
+        plan_nums_[i] = static_cast<int8_t>(k);
+        nums_mapped_ = true;
+    }
 }
 
 bool WindowRuntime::add(const Event& ev, bool late, AlertSink& out) {
