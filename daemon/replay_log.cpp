@@ -102,6 +102,8 @@ struct FlatBatch {
         uint32_t nodes_at, node_count;  // in `nodes`
         uint64_t cond_known, cond_true;  // the plan's results (rules/precomputed.h)
         uint64_t key_hash;               // index_hash(key), computed by the reader
+        uint8_t num_known;               // the plan's numbers (Event::nums)
+        double nums[Event::kNumbers];
     };
     std::vector<Record> records;
     std::string bytes;
@@ -131,6 +133,8 @@ struct FlatBatch {
         x.cond_known = parsed.cond_known;
         x.cond_true = parsed.cond_true;
         x.key_hash = index_hash(r.key);
+        x.num_known = parsed.num_known;
+        std::copy(std::begin(parsed.nums), std::end(parsed.nums), std::begin(x.nums));
     }
     void fill(size_t i, Event& ev, const ConditionPlan* plan) const {
         const Record& x = records[i];
@@ -145,6 +149,8 @@ struct FlatBatch {
         ev.cond_plan = plan;
         ev.cond_known = x.cond_known;
         ev.cond_true = x.cond_true;
+        ev.num_known = x.num_known;
+        std::copy(std::begin(x.nums), std::end(x.nums), std::begin(ev.nums));
     }
 };
 
@@ -196,9 +202,10 @@ private:
     bool finished_ = false;
 };
 
-// `plan`: the conditions the reader thread evaluates (null: reads in this thread).
+// `plan`: what is read ahead of the rules: with `read_thread`, the reader thread
+// evaluates its conditions and reads its numbers; else this thread reads the numbers.
 void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::vector<StreamSpec>& streams,
-                      const LogReplayOptions& o, const ConditionPlan* plan, PartitionRun& run) {
+                      const LogReplayOptions& o, const ConditionPlan& plan, bool read_thread, PartitionRun& run) {
     const double cpu0 = thread_cpu_seconds();
     ManualClock clock;
     run.sink = std::make_unique<BriefSink>(run.id, o.keep_json);
@@ -222,13 +229,20 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
     };
     auto wanted = [&](const RecordView& r) { return o.stream.empty() || r.stream == o.stream; };
     Status st;
-    if (!plan) {
+    if (!read_thread) {
+        // The conditions are left to the runtimes here (they evaluate only those a
+        // partial match asks for); the numbers are read once for all window rules.
+        const bool numbers = plan.numbers() > 0;
         st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
             if (!wanted(r)) return true;
             ++run.events;
             std::shared_ptr<Event> ev = pool.acquire();
-            if (event_from_record(r, *ev)) run_event(std::move(ev));
-            else ++run.bad;
+            if (!event_from_record(r, *ev)) {
+                ++run.bad;
+                return true;
+            }
+            if (numbers) plan.read_numbers(*ev);
+            run_event(std::move(ev));
             return true;
         });
     } else {
@@ -248,7 +262,7 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
                     ++batch->bad;
                     return true;
                 }
-                plan->evaluate(parsed, scratch);
+                plan.evaluate(parsed, scratch);
                 batch->add(r, parsed);
                 if (batch->records.size() == kBatch) {
                     handoff.put(std::move(batch));
@@ -265,7 +279,7 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
             run.bad += batch->bad;
             for (size_t i = 0; i < batch->records.size(); ++i) {
                 std::shared_ptr<Event> ev = pool.acquire();
-                batch->fill(i, *ev, plan);
+                batch->fill(i, *ev, &plan);
                 run_event(std::move(ev));
             }
             handoff.give_back(std::move(batch));
@@ -353,7 +367,7 @@ bool run_log_replay(const EventLog& log, RuleSetPtr rules, const std::vector<Str
     auto started = std::chrono::steady_clock::now();
     auto work = [&](uint32_t w) {
         for (size_t i = w; i < runs.size(); i += nworkers)
-            replay_partition(log, rules, streams, options, out.read_threads ? &plan : nullptr, runs[i]);
+            replay_partition(log, rules, streams, options, plan, out.read_threads, runs[i]);
     };
     if (nworkers == 1) {
         work(0);

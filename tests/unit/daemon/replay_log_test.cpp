@@ -218,6 +218,12 @@ rules:
       - {name: x, where: value > 90}
       - {name: y, where: value > 85}
     within: 2m
+  - rule: numbers
+    stream: sensors
+    key: device
+    window: {type: hopping, size: 2m, advance: 1m}
+    aggregate: {avg_v: avg(value), s: sum(label), l: last(label), hi: max(value)}
+    having: avg_v > 89.4
 )";
 
 RuleSetPtr thread_rules() {
@@ -226,7 +232,7 @@ RuleSetPtr thread_rules() {
     text += std::string(kThreadRules).substr(std::string("\nrules:\n").size());
     LoadedRules l = load_rules_text(text, "rules.yaml", {}, d);
     REQUIRE_MESSAGE(l.rules, d.to_string());
-    REQUIRE(l.rules->rules.size() == 5);
+    REQUIRE(l.rules->rules.size() == 6);
     return l.rules;
 }
 
@@ -260,7 +266,7 @@ TEST_CASE("log replay: reading in a thread of its own gives what reading in the 
     CHECK_FALSE(a.read_threads);
     CHECK(a.engine_cpu_seconds > 0);
     CHECK(a.reader_cpu_seconds == 0);
-    REQUIRE(a.rule_stats.size() == 5);
+    REQUIRE(a.rule_stats.size() == 6);
     CHECK(a.rule_stats[3].counters.errors > 0);  // `label > 3` on "x"
     for (uint32_t workers : {1u, 3u}) {
         LogReplayOptions threaded;
