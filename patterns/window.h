@@ -173,6 +173,8 @@ private:
     const ConditionPlan* nums_plan_ = nullptr;
     std::vector<int8_t> plan_nums_;
     bool nums_mapped_ = false;  // some aggregate takes a number of nums_plan_
+    bool nums_only_ = false;    // every aggregate: count()'s no argument or a number of nums_plan_
+    uint8_t nums_needed_ = 0;   // the numbers' bits those aggregates take
     // Scratch reused across events (no allocation once warm).
     std::vector<Sample> samples_;
     std::vector<std::vector<AggCell>> spare_cells_;  // new_window(), retire()

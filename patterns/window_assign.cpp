@@ -19,19 +19,37 @@ std::string update_id(uint32_t updates) { return "u" + std::to_string(updates); 
 }  // namespace
 
 void WindowRuntime::take_samples(const Event& ev) {
+    if (ev.cond_plan && ev.num_known) {  // numbers read ahead (rules/precomputed.h)
+        if (ev.cond_plan != nums_plan_) map_plan_numbers(*ev.cond_plan);
+        if (nums_only_ && (ev.num_known & nums_needed_) == nums_needed_) {
+            // Every argument is one of the event's numbers (or count()'s none): what
+            // make_samples() gives, without evaluating anything.
+            samples_.resize(plan_.size());
+            for (size_t i = 0; i < plan_.size(); ++i) {
+                Sample& s = samples_[i];
+                const int32_t same = plan_.same_arg[i];
+                const int8_t k = same >= 0 ? plan_nums_[static_cast<size_t>(same)] : plan_nums_[i];
+                if (k < 0) {
+                    s.kind = Value::Kind::Null;
+                    continue;
+                }
+                s.kind = Value::Kind::Number;
+                s.boolean = false;
+                s.number = ev.nums[k];
+            }
+            return;
+        }
+    }
     EvalContext ctx;
     ctx.event = &ev;
     ctx.lua = rule_->lua.get();
     ctx.scratch = &scratch_;
     ctx.type_errors = &counters_.errors;
     scratch_.clear();
-    if (ev.cond_plan && ev.num_known) {  // numbers read ahead (rules/precomputed.h)
-        if (ev.cond_plan != nums_plan_) map_plan_numbers(*ev.cond_plan);
-        if (nums_mapped_) {
-            const PresetNumbers preset{plan_nums_.data(), ev.nums, ev.num_known};
-            make_samples(plan_, ctx, samples_, &preset);
-            return;
-        }
+    if (nums_mapped_ && ev.cond_plan == nums_plan_ && ev.num_known) {
+        const PresetNumbers preset{plan_nums_.data(), ev.nums, ev.num_known};
+        make_samples(plan_, ctx, samples_, &preset);
+        return;
     }
     make_samples(plan_, ctx, samples_);
 }
@@ -39,6 +57,7 @@ void WindowRuntime::take_samples(const Event& ev) {
 void WindowRuntime::map_plan_numbers(const ConditionPlan& plan) {
     nums_plan_ = &plan;
     nums_mapped_ = false;
+    nums_needed_ = 0;
     plan_nums_.assign(plan_.size(), -1);
     for (size_t i = 0; i < plan_.size(); ++i) {
         // Only arguments make_samples() would read as a bare member (copies of an
@@ -47,7 +66,17 @@ void WindowRuntime::map_plan_numbers(const ConditionPlan& plan) {
         const int k = plan.number_of(*plan_.member[i]);
         if (k < 0) continue;
         plan_nums_[i] = static_cast<int8_t>(k);
+        nums_needed_ |= static_cast<uint8_t>(1u << k);
         nums_mapped_ = true;
+    }
+    // All arguments taken from the numbers: none keeps text (a sample of first() or
+    // last() may hold an earlier event's string), each is count()'s none, a number,
+    // or a copy of an earlier aggregate's number.
+    nums_only_ = nums_mapped_;
+    for (size_t i = 0; i < plan_.size() && nums_only_; ++i) {
+        const int32_t same = plan_.same_arg[i];
+        nums_only_ = !plan_.keeps[i] && (!plan_.args[i] || plan_nums_[i] >= 0 ||
+                                         (same >= 0 && plan_nums_[static_cast<size_t>(same)] >= 0));
     }
 }
 
