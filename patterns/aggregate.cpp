@@ -158,51 +158,32 @@ Accumulator::Accumulator(const AggPlan& plan, std::vector<AggCell>&& cells) : ce
     cells_.resize(plan.size());
 }
 
-void Accumulator::add(const AggPlan& plan, const std::vector<Sample>& samples) {
-    ++events_;
-    for (size_t i = 0; i < plan.size(); ++i) {
-        AggCell& c = cells_[i];
-        const Sample& s = samples[i];
-        AggFn f = plan.fns[i];
-        if (f == AggFn::Count) {
-            ++c.n;
-            continue;
-        }
-        if (!s.present()) continue;
-        switch (f) {
-        case AggFn::Count: break;
-        case AggFn::CountExpr: ++c.n; break;
-        case AggFn::Sum:
-        case AggFn::Avg:
-            if (s.numeric()) { ++c.n; c.sum += s.number; }
-            break;
-        case AggFn::Min:
-        case AggFn::Max:
-            if (!s.numeric()) break;
-            if (c.n == 0 || s.number < c.min) c.min = s.number;
-            if (c.n == 0 || s.number > c.max) c.max = s.number;
-            ++c.n;
-            break;
-        case AggFn::Stddev:
-            if (s.numeric()) welford_add(c.n, c.sum, c.m2, s.number);
-            break;
-        case AggFn::First:
-            if (c.n++ == 0) c.text().first = s;
-            break;
-        case AggFn::Last: ++c.n; c.text().last = s; break;
-        case AggFn::Distinct: {
-            auto& d = c.text().distinct;
-            if (!d) d = std::make_unique<std::unordered_set<std::string>>();
-            d->insert(distinct_key(s));
-            break;
-        }
-        case AggFn::Collect: {
-            auto& v = c.text().collect;
-            if (!v) v = std::make_unique<std::vector<Sample>>();
-            if (v->size() < kCollectCap) v->push_back(s);
-            break;
-        }
-        }
+void Accumulator::add_kept(AggFn f, AggCell& c, const Sample& s) {
+    if (!s.present()) return;
+    switch (f) {
+    case AggFn::Stddev:
+        if (s.numeric()) welford_add(c.n, c.sum, c.m2, s.number);
+        break;
+    case AggFn::First:
+        if (c.n++ == 0) c.text().first = s;
+        break;
+    case AggFn::Last:
+        ++c.n;
+        c.text().last = s;
+        break;
+    case AggFn::Distinct: {
+        auto& d = c.text().distinct;
+        if (!d) d = std::make_unique<std::unordered_set<std::string>>();
+        d->insert(distinct_key(s));
+        break;
+    }
+    case AggFn::Collect: {
+        auto& v = c.text().collect;
+        if (!v) v = std::make_unique<std::vector<Sample>>();
+        if (v->size() < kCollectCap) v->push_back(s);
+        break;
+    }
+    default: break;  // the numeric functions: add()
     }
 }
 

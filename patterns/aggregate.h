@@ -125,7 +125,37 @@ public:
     Accumulator(const AggPlan& plan, std::vector<AggCell>&& cells);
     // Gives up the cells' storage for another accumulator (this one is left empty).
     std::vector<AggCell> release() { return std::move(cells_); }
-    void add(const AggPlan& plan, const std::vector<Sample>& samples);
+    // Inline for the numeric functions (a hopping window adds each event to several
+    // windows); the others go through add_kept().
+    void add(const AggPlan& plan, const std::vector<Sample>& samples) {
+        ++events_;
+        const size_t n = plan.fns.size();
+        for (size_t i = 0; i < n; ++i) {
+            AggCell& c = cells_[i];
+            const Sample& s = samples[i];
+            switch (plan.fns[i]) {
+            case AggFn::Count: ++c.n; break;
+            case AggFn::CountExpr:
+                if (s.present()) ++c.n;
+                break;
+            case AggFn::Sum:
+            case AggFn::Avg:
+                if (s.numeric()) {
+                    ++c.n;
+                    c.sum += s.number;
+                }
+                break;
+            case AggFn::Min:
+            case AggFn::Max:
+                if (!s.numeric()) break;
+                if (c.n == 0 || s.number < c.min) c.min = s.number;
+                if (c.n == 0 || s.number > c.max) c.max = s.number;
+                ++c.n;
+                break;
+            default: add_kept(plan.fns[i], c, s);
+            }
+        }
+    }
     // Folds `later` (a window whose events all come after this one's, or any
     // other window for order-free aggregates) into this one.
     void merge(const AggPlan& plan, Accumulator&& later);
@@ -140,6 +170,9 @@ public:
     bool load(const AggPlan& plan, StateReader& in);
 
 private:
+    // add() for stddev, first, last, distinct and collect.
+    static void add_kept(AggFn f, AggCell& c, const Sample& s);
+
     std::vector<AggCell> cells_;
     uint64_t events_ = 0;
 };
