@@ -175,6 +175,7 @@ private:
     bool nums_mapped_ = false;  // some aggregate takes a number of nums_plan_
     bool nums_only_ = false;    // every aggregate: count()'s no argument or a number of nums_plan_
     uint8_t nums_needed_ = 0;   // the numbers' bits those aggregates take
+    std::vector<int8_t> nums_source_;  // nums_only_: aggregate i's number (copies resolved), -1 none
     // Scratch reused across events (no allocation once warm).
     std::vector<Sample> samples_;
     std::vector<std::vector<AggCell>> spare_cells_;  // new_window(), retire()

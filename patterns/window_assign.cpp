@@ -24,18 +24,18 @@ void WindowRuntime::take_samples(const Event& ev) {
         if (nums_only_ && (ev.num_known & nums_needed_) == nums_needed_) {
             // Every argument is one of the event's numbers (or count()'s none): what
             // make_samples() gives, without evaluating anything.
-            samples_.resize(plan_.size());
-            for (size_t i = 0; i < plan_.size(); ++i) {
-                Sample& s = samples_[i];
-                const int32_t same = plan_.same_arg[i];
-                const int8_t k = same >= 0 ? plan_nums_[static_cast<size_t>(same)] : plan_nums_[i];
+            const size_t n = nums_source_.size();
+            if (samples_.size() != n) samples_.resize(n);
+            Sample* out = samples_.data();
+            for (size_t i = 0; i < n; ++i) {
+                const int8_t k = nums_source_[i];
                 if (k < 0) {
-                    s.kind = Value::Kind::Null;
+                    out[i].kind = Value::Kind::Null;
                     continue;
                 }
-                s.kind = Value::Kind::Number;
-                s.boolean = false;
-                s.number = ev.nums[k];
+                out[i].kind = Value::Kind::Number;
+                out[i].boolean = false;
+                out[i].number = ev.nums[k];
             }
             return;
         }
@@ -73,10 +73,11 @@ void WindowRuntime::map_plan_numbers(const ConditionPlan& plan) {
     // last() may hold an earlier event's string), each is count()'s none, a number,
     // or a copy of an earlier aggregate's number.
     nums_only_ = nums_mapped_;
+    nums_source_.assign(plan_.size(), -1);
     for (size_t i = 0; i < plan_.size() && nums_only_; ++i) {
         const int32_t same = plan_.same_arg[i];
-        nums_only_ = !plan_.keeps[i] && (!plan_.args[i] || plan_nums_[i] >= 0 ||
-                                         (same >= 0 && plan_nums_[static_cast<size_t>(same)] >= 0));
+        nums_source_[i] = same >= 0 ? plan_nums_[static_cast<size_t>(same)] : plan_nums_[i];
+        nums_only_ = !plan_.keeps[i] && (!plan_.args[i] || nums_source_[i] >= 0);
     }
 }
 
