@@ -29,7 +29,9 @@ public:
     static constexpr size_t kMax = 64;  // one bit each in Event::cond_known / cond_true
 
     // The `where`s of the pattern stages of `rules` that read only the event's
-    // payload (Expr::reads_payload_only), each once, at most kMax. Each is evaluated
+    // payload (Expr::reads_payload_only) and that a runtime tests for every event
+    // (the first stage, and the next ones while the stage before is optional), each
+    // once, at most kMax. Each is evaluated
     // only for the events its rule's `where` lets through, when that `where` reads
     // only the payload too; the others are left unknown (the engine never asks).
     explicit ConditionPlan(const RuleSet& rules);

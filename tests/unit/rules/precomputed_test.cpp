@@ -88,6 +88,42 @@ TEST_CASE("precomputed conditions: the stages' payload-only conditions, each wit
     CHECK(ev->cond_true == 0b00000);
 }
 
+TEST_CASE("precomputed conditions: only the stages a runtime tests for every event") {
+    Diagnostics d;
+    LoadedRules l = load_rules_text(R"(
+rules:
+  - rule: two
+    pattern: [{name: a, where: value > 1}, {name: b, where: value > 2}]
+  - rule: optional-first
+    pattern:
+      - {name: a, where: value > 3, optional: true}
+      - {name: b, where: value > 4, times: 2}
+      - {name: c, where: value > 5}
+  - rule: repeated
+    pattern: [{name: a, where: value > 6, times: 2}, {name: b, where: value > 7}]
+  - rule: keyed-first
+    pattern: [{name: a, where: '$key == "k"', optional: true}, {name: b, where: value > 8}, {name: c, where: value > 9}]
+)",
+                                    "rules.yaml", {}, d);
+    REQUIRE_MESSAGE(l.rules, d.to_string());
+    ConditionPlan plan(*l.rules);
+    auto where = [&](size_t r, size_t st) { return l.rules->rules[r]->pattern.stages[st].where.get(); };
+    // Later stages are asked only of keys with a partial match: the runtime's.
+    CHECK(plan.bit_of(where(0, 0)) >= 0);
+    CHECK(plan.bit_of(where(0, 1)) == -1);
+    // After an optional stage the next one starts matches too.
+    CHECK(plan.bit_of(where(1, 0)) >= 0);
+    CHECK(plan.bit_of(where(1, 1)) >= 0);
+    CHECK(plan.bit_of(where(1, 2)) == -1);
+    CHECK(plan.bit_of(where(2, 0)) >= 0);
+    CHECK(plan.bit_of(where(2, 1)) == -1);
+    // A first stage that is not evaluated ahead still counts as one.
+    CHECK(plan.bit_of(where(3, 0)) == -1);
+    CHECK(plan.bit_of(where(3, 1)) >= 0);
+    CHECK(plan.bit_of(where(3, 2)) == -1);
+    CHECK(plan.size() == 5);
+}
+
 TEST_CASE("precomputed numbers: the members window aggregates take, each read once") {
     Diagnostics d;
     LoadedRules l = load_rules_text(R"(
