@@ -38,6 +38,20 @@ void PatternRuntime::map_plan_bits(const ConditionPlan& plan) {
     for (const StageSpec& stage : pattern_.stages)
         if (int bit = stage.where ? plan.bit_of(stage.where.get()) : -1; bit >= 0)
             plan_bits_.push_back(PlanBit{stage.where.get(), bit});
+    // The stages start() tests (as it walks them): when the plan holds all of their
+    // conditions, an event with every one of them known false starts nothing.
+    start_bits_ = 0;
+    const auto& stages = pattern_.stages;
+    for (size_t j = 0; j < stages.size(); ++j) {
+        if (stages[j].negated) continue;
+        const int bit = stages[j].where ? plan.bit_of(stages[j].where.get()) : -1;
+        if (bit < 0) {
+            start_bits_ = 0;
+            break;
+        }
+        start_bits_ |= uint64_t{1} << bit;
+        if (min_[j] > 0) break;
+    }
 }
 
 bool PatternRuntime::test(const ExprPtr& e, const PartialMatch* pm, const Event& ev) {
@@ -267,6 +281,12 @@ void PatternRuntime::on_event(const EventPtr& evp, AlertSink& out) {
     const auto hash = static_cast<uint32_t>(event_key_hash(*evp));
     uint32_t slot = key_index_.find_hashed(evp->key, hash);
     const bool known = slot != KeySlots::kNone;
+    if (!known && evp->cond_plan) {
+        // A key without state, and an event whose start conditions came with it: when
+        // all are false the event starts nothing, and there is nothing else to step.
+        if (evp->cond_plan != bits_plan_) map_plan_bits(*evp->cond_plan);
+        if (start_bits_ && (evp->cond_known & start_bits_) == start_bits_ && !(evp->cond_true & start_bits_)) return;
+    }
     StepCtx s{&evp, evp.get(), known ? keys_[slot].next_seq++ : 0, scratch_pms_, scratch_done_};
     s.next.clear();
     s.done.clear();

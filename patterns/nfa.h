@@ -190,6 +190,7 @@ private:
     };
     const ConditionPlan* bits_plan_ = nullptr;
     std::vector<PlanBit> plan_bits_;
+    uint64_t start_bits_ = 0;  // the bits of the conditions start() tests; 0: not all in the plan
     void map_plan_bits(const ConditionPlan& plan);
     const Event* memo_event_ = nullptr;
     std::string_view memo_name_;
