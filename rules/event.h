@@ -63,7 +63,7 @@ struct Event {
     // reads as number i (ConditionPlan::number_of) holds a number, which is nums[i].
     static constexpr size_t kNumbers = 4;
     uint8_t num_known = 0;
-    double nums[kNumbers];
+    double nums[kNumbers] = {};
     // index_hash(key), when key_hashed: set with the key by extract_event() and
     // event_meta_from_record(), so the rules' key indexes hash a key once per event,
     // not once per rule. Code that changes `key` afterwards clears key_hashed.
