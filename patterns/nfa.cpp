@@ -41,16 +41,14 @@ void PatternRuntime::map_plan_bits(const ConditionPlan& plan) {
     // The stages start() tests (as it walks them): when the plan holds all of their
     // conditions, an event with every one of them known false starts nothing.
     start_bits_ = 0;
-    const auto& stages = pattern_.stages;
-    for (size_t j = 0; j < stages.size(); ++j) {
-        if (stages[j].negated) continue;
-        const int bit = stages[j].where ? plan.bit_of(stages[j].where.get()) : -1;
+    for (uint32_t j : start_stages_) {
+        const ExprPtr& where = pattern_.stages[j].where;
+        const int bit = where ? plan.bit_of(where.get()) : -1;
         if (bit < 0) {
             start_bits_ = 0;
             break;
         }
         start_bits_ |= uint64_t{1} << bit;
-        if (min_[j] > 0) break;
     }
 }
 
@@ -210,12 +208,8 @@ void PatternRuntime::step(PartialMatch pm, StepCtx& s) {
 
 void PatternRuntime::start(StepCtx& s) {
     PartialMatch root{SharedBuffer::kNone, 0, 0, 0, s.seq, s.seq, s.ev->time, s.ev->time};
-    const auto& stages = pattern_.stages;
-    for (size_t j = 0; j < stages.size(); ++j) {
-        if (stages[j].negated) continue;  // a pattern cannot start with absence
-        if (test(stages[j].where, nullptr, *s.ev)) take(root, j, 1, s);
-        if (min_[j] > 0) return;
-    }
+    for (uint32_t j : start_stages_)
+        if (test(pattern_.stages[j].where, nullptr, *s.ev)) take(root, j, 1, s);
 }
 
 void PatternRuntime::apply_skip(const PartialMatch& m, std::vector<PartialMatch>& pms, std::vector<Completed>& done,

@@ -159,6 +159,7 @@ private:
 
     const PatternSpec& pattern_;
     std::vector<uint32_t> min_;             // effective minimum per stage (0 when optional)
+    std::vector<uint32_t> start_stages_;    // pattern_.start_stages()
     std::vector<bool> tail_ok_;             // [i]: every positive stage after i is optional
     std::vector<bool> has_positive_after_;  // [i]: some positive stage follows i
     int final_negated_ = -1;           // index of a trailing `not` stage, or -1

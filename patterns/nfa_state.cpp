@@ -26,6 +26,7 @@ PatternRuntime::PatternRuntime(RulePtr rule, const Clock& clock)
     tail_ok_.assign(n, true);
     has_positive_after_.assign(n, false);
     for (size_t i = 0; i < n; ++i) min_[i] = st[i].optional ? 0 : st[i].min_times;
+    start_stages_ = pattern_.start_stages();
     for (size_t i = n; i-- > 0;) {
         if (i + 1 < n) {
             const StageSpec& nx = st[i + 1];

@@ -18,20 +18,14 @@ ConditionPlan::ConditionPlan(const RuleSet& rules) {
     for (const auto& r : rules.rules) {
         if (r->body != RuleBody::Pattern) continue;
         RuleConditions rc;
-        // The stages a runtime tests for every event (PatternRuntime::start): the
-        // first, and the ones after it while the stage before may match no event.
         // Later stages' conditions are asked only of a key with a partial match,
         // mostly a small share of the events: the runtime evaluates those itself.
-        for (const StageSpec& s : r->pattern.stages) {
-            if (s.negated) continue;  // a pattern does not start with absence
-            const bool last_start_stage = (s.optional ? 0 : s.min_times) > 0;
-            const ExprPtr& e = s.where;
-            if (e && e->reads_payload_only()) {
-                auto at = std::find(exprs_.begin(), exprs_.end(), e);
-                if (at == exprs_.end() && exprs_.size() < kMax) at = exprs_.insert(exprs_.end(), e);
-                if (at != exprs_.end()) rc.bits.push_back(static_cast<uint8_t>(at - exprs_.begin()));
-            }
-            if (last_start_stage) break;
+        for (uint32_t j : r->pattern.start_stages()) {
+            const ExprPtr& e = r->pattern.stages[j].where;
+            if (!e || !e->reads_payload_only()) continue;
+            auto at = std::find(exprs_.begin(), exprs_.end(), e);
+            if (at == exprs_.end() && exprs_.size() < kMax) at = exprs_.insert(exprs_.end(), e);
+            if (at != exprs_.end()) rc.bits.push_back(static_cast<uint8_t>(at - exprs_.begin()));
         }
         if (rc.bits.empty()) continue;
         if (r->where && r->where->reads_payload_only()) {

@@ -45,6 +45,20 @@ struct PatternSpec {
     SkipStrategy skip = SkipStrategy::NoSkip;
     std::string skip_stage;  // for ToFirst / ToLast
     uint32_t max_partial_matches = 1000;  // per key
+
+    // The stages a match can start at, in order: the first stage that is not
+    // negated, and the ones after it while the stage before may match no event
+    // (optional). Every event is tested against these; later stages only when a key
+    // has a partial match (patterns/nfa.cpp start(), rules/precomputed.h).
+    std::vector<uint32_t> start_stages() const {
+        std::vector<uint32_t> out;
+        for (uint32_t j = 0; j < stages.size(); ++j) {
+            if (stages[j].negated) continue;  // a pattern does not start with absence
+            out.push_back(j);
+            if ((stages[j].optional ? 0 : stages[j].min_times) > 0) break;
+        }
+        return out;
+    }
 };
 
 enum class WindowType { Tumbling, Hopping, Sliding, Session, Count };
