@@ -169,13 +169,12 @@ private:
     size_t timer_count_ = 0;
     Throttle throttle_;
 
-    // The plan the events' numbers came from last, and aggregate i's number in it (-1: none).
+    // The plan the events' numbers came from last, and aggregate i's number in it
+    // (copies of an earlier argument resolved; -1: none).
     const ConditionPlan* nums_plan_ = nullptr;
     std::vector<int8_t> plan_nums_;
-    bool nums_mapped_ = false;  // some aggregate takes a number of nums_plan_
-    bool nums_only_ = false;    // every aggregate: count()'s no argument or a number of nums_plan_
-    uint8_t nums_needed_ = 0;   // the numbers' bits those aggregates take
-    std::vector<int8_t> nums_source_;  // nums_only_: aggregate i's number (copies resolved), -1 none
+    uint8_t nums_needed_ = 0;  // the numbers' bits the aggregates take (0: none)
+    bool nums_only_ = false;   // every aggregate: count()'s no argument or a number of nums_plan_
     // Scratch reused across events (no allocation once warm).
     std::vector<Sample> samples_;
     std::vector<std::vector<AggCell>> spare_cells_;  // new_window(), retire()

@@ -19,26 +19,25 @@ std::string update_id(uint32_t updates) { return "u" + std::to_string(updates); 
 }  // namespace
 
 void WindowRuntime::take_samples(const Event& ev) {
-    if (ev.cond_plan && ev.num_known) {  // numbers read ahead (rules/precomputed.h)
-        if (ev.cond_plan != nums_plan_) map_plan_numbers(*ev.cond_plan);
-        if (nums_only_ && (ev.num_known & nums_needed_) == nums_needed_) {
-            // Every argument is one of the event's numbers (or count()'s none): what
-            // make_samples() gives, without evaluating anything.
-            const size_t n = nums_source_.size();
-            if (samples_.size() != n) samples_.resize(n);
-            Sample* out = samples_.data();
-            for (size_t i = 0; i < n; ++i) {
-                const int8_t k = nums_source_[i];
-                if (k < 0) {
-                    out[i].kind = Value::Kind::Null;
-                    continue;
-                }
-                out[i].kind = Value::Kind::Number;
-                out[i].boolean = false;
-                out[i].number = ev.nums[k];
+    const bool preset = ev.cond_plan && ev.num_known;  // numbers read ahead (rules/precomputed.h)
+    if (preset && ev.cond_plan != nums_plan_) map_plan_numbers(*ev.cond_plan);
+    if (preset && nums_only_ && (ev.num_known & nums_needed_) == nums_needed_) {
+        // Every argument is one of the event's numbers (or count()'s none): what
+        // make_samples() gives, without evaluating anything.
+        const size_t n = plan_nums_.size();
+        if (samples_.size() != n) samples_.resize(n);
+        Sample* out = samples_.data();
+        for (size_t i = 0; i < n; ++i) {
+            const int8_t k = plan_nums_[i];
+            if (k < 0) {
+                out[i].kind = Value::Kind::Null;
+                continue;
             }
-            return;
+            out[i].kind = Value::Kind::Number;
+            out[i].boolean = false;
+            out[i].number = ev.nums[k];
         }
+        return;
     }
     EvalContext ctx;
     ctx.event = &ev;
@@ -46,39 +45,31 @@ void WindowRuntime::take_samples(const Event& ev) {
     ctx.scratch = &scratch_;
     ctx.type_errors = &counters_.errors;
     scratch_.clear();
-    if (nums_mapped_ && ev.cond_plan == nums_plan_ && ev.num_known) {
-        const PresetNumbers preset{plan_nums_.data(), ev.nums, ev.num_known};
-        make_samples(plan_, ctx, samples_, &preset);
-        return;
-    }
-    make_samples(plan_, ctx, samples_);
+    const PresetNumbers numbers{plan_nums_.data(), ev.nums, ev.num_known};
+    make_samples(plan_, ctx, samples_, preset && nums_needed_ ? &numbers : nullptr);
 }
 
 void WindowRuntime::map_plan_numbers(const ConditionPlan& plan) {
     nums_plan_ = &plan;
-    nums_mapped_ = false;
     nums_needed_ = 0;
     plan_nums_.assign(plan_.size(), -1);
+    nums_only_ = true;
     for (size_t i = 0; i < plan_.size(); ++i) {
-        // Only arguments make_samples() would read as a bare member (copies of an
-        // earlier aggregate's sample stay copies).
-        if (!plan_.member[i] || plan_.same_arg[i] >= 0) continue;
-        const int k = plan.number_of(*plan_.member[i]);
-        if (k < 0) continue;
-        plan_nums_[i] = static_cast<int8_t>(k);
-        nums_needed_ |= static_cast<uint8_t>(1u << k);
-        nums_mapped_ = true;
-    }
-    // All arguments taken from the numbers: none keeps text (a sample of first() or
-    // last() may hold an earlier event's string), each is count()'s none, a number,
-    // or a copy of an earlier aggregate's number.
-    nums_only_ = nums_mapped_;
-    nums_source_.assign(plan_.size(), -1);
-    for (size_t i = 0; i < plan_.size() && nums_only_; ++i) {
+        // Arguments make_samples() would read as a bare member; a copy of an earlier
+        // aggregate's argument (max and min of one member) takes that one's number.
         const int32_t same = plan_.same_arg[i];
-        nums_source_[i] = same >= 0 ? plan_nums_[static_cast<size_t>(same)] : plan_nums_[i];
-        nums_only_ = !plan_.keeps[i] && (!plan_.args[i] || nums_source_[i] >= 0);
+        const int k = same >= 0                 ? plan_nums_[static_cast<size_t>(same)]
+                      : plan_.member[i]         ? plan.number_of(*plan_.member[i])
+                                                : -1;
+        if (k >= 0) {
+            plan_nums_[i] = static_cast<int8_t>(k);
+            nums_needed_ |= static_cast<uint8_t>(1u << k);
+        }
+        // Filled from the numbers alone: no kept text (first() or last() may hold an
+        // earlier event's string), and each argument count()'s none or a number.
+        nums_only_ = nums_only_ && !plan_.keeps[i] && (!plan_.args[i] || k >= 0);
     }
+    nums_only_ = nums_only_ && nums_needed_;
 }
 
 bool WindowRuntime::add(const Event& ev, bool late, AlertSink& out) {
