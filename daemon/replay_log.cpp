@@ -78,6 +78,7 @@ struct PartitionRun {
     uint32_t id = 0;
     uint64_t events = 0, bad = 0, late = 0;
     double engine_cpu = 0, reader_cpu = 0;
+    uint64_t batches = 0, condition_batches = 0;
     std::vector<RuleStats> stats;
     std::unique_ptr<BriefSink> sink;
     std::string error;
@@ -175,6 +176,11 @@ public:
         room_.notify_one();
         return b;
     }
+    // Batches waiting for the engine thread.
+    size_t queued() {
+        std::lock_guard lock(m_);
+        return full_.size();
+    }
     void finish() {
         std::lock_guard lock(m_);
         finished_ = true;
@@ -246,15 +252,23 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
             return true;
         });
     } else {
-        // The reader thread reads, parses and evaluates the plan's conditions while
-        // this one runs the rules.
+        // The reader thread reads, parses and reads the plan's numbers while this one
+        // runs the rules; it evaluates the plan's conditions too for the batches it
+        // reads while this thread is behind (read_conditions unset), so that neither
+        // thread waits long for the other: which of the two is slower depends on the
+        // rules and the machine.
         constexpr size_t kQueued = 4, kBatch = 256;
         Handoff handoff(kQueued);
+        const bool has_conditions = plan.size() > 0;
         std::thread reader([&] {
             const double reader0 = thread_cpu_seconds();
             Event parsed;  // the payload and the plan's results (the conditions read nothing else)
             std::string scratch;
             auto batch = handoff.empty_batch();
+            auto conditions_now = [&] {
+                return has_conditions && o.read_conditions.value_or(handoff.queued() >= kQueued / 2);
+            };
+            bool conditions = conditions_now();
             st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
                 if (!wanted(r)) return true;
                 ++batch->read;
@@ -262,15 +276,25 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
                     ++batch->bad;
                     return true;
                 }
-                plan.evaluate(parsed, scratch);
+                if (conditions)
+                    plan.evaluate(parsed, scratch);
+                else
+                    plan.read_numbers(parsed);
                 batch->add(r, parsed);
                 if (batch->records.size() == kBatch) {
+                    ++run.batches;
+                    run.condition_batches += conditions;
                     handoff.put(std::move(batch));
                     batch = handoff.empty_batch();
+                    conditions = conditions_now();
                 }
                 return true;
             });
-            if (batch->read > 0) handoff.put(std::move(batch));
+            if (batch->read > 0) {
+                ++run.batches;
+                run.condition_batches += conditions;
+                handoff.put(std::move(batch));
+            }
             handoff.finish();
             run.reader_cpu = thread_cpu_seconds() - reader0;
         });
@@ -388,6 +412,8 @@ bool run_log_replay(const EventLog& log, RuleSetPtr rules, const std::vector<Str
         out.late_events += r.late;
         out.engine_cpu_seconds += r.engine_cpu;
         out.reader_cpu_seconds += r.reader_cpu;
+        out.batches += r.batches;
+        out.condition_batches += r.condition_batches;
         merge_rule_stats(out.rule_stats, r.stats);
         for (auto& b : r.sink->briefs) out.briefs.push_back(std::move(b));
         for (auto& j : r.sink->json) out.alert_json.push_back(std::move(j));

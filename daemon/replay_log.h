@@ -44,6 +44,14 @@ struct LogReplayOptions {
     // <= cores): with fewer the two threads only take turns, and handing events
     // between cores costs more than it saves.
     std::optional<bool> read_thread;
+    // With reader threads: whether the reader also evaluates the pattern stages'
+    // conditions that read only the payload (rules/precomputed.h) and hands the
+    // results over. Unset: batch by batch, only while the engine thread is behind
+    // (at least half of the batches the reader may queue are waiting for it): then
+    // the reader has time to spare; while the engine waits for the reader, the
+    // runtimes evaluate them (as when read in-line). The alerts and counters are the
+    // same every way (test).
+    std::optional<bool> read_conditions;
     bool flush = true;                 // at the end: every watermark to +infinity
     bool keep_json = true;             // keep every alert as JSON (SPEC section 6) for --out
     const TableStore* tables = nullptr;  // reference tables (daemon/table_view.h); null: none
@@ -69,6 +77,9 @@ struct LogReplayResult {
     // CPU seconds of the threads that ran the rules (reading too when read in-line)
     // and of the reader threads, summed over partitions.
     double engine_cpu_seconds = 0, reader_cpu_seconds = 0;
+    // Reader threads: the batches they handed over, and those with the conditions'
+    // results (read_conditions).
+    uint64_t batches = 0, condition_batches = 0;
     std::vector<AlertBrief> briefs;  // every alert, partition by partition
     std::vector<std::string> alert_json;  // the same alerts as JSON when keep_json
     std::vector<RuleStats> rule_stats;  // summed over partitions

@@ -1,10 +1,10 @@
 #pragma once
 // Conditions evaluated ahead of the engine. `vigil replay` reads and parses each
 // partition in a reader thread beside the engine thread (daemon/replay_log.cpp);
-// with one worker the engine thread is the slower of the two, so the reader also
-// evaluates the pattern stages' conditions that depend on nothing but the event's
-// payload, and hands the results over with the event (Event::cond_*). The pattern
-// runtime takes a result from there instead of evaluating the condition again.
+// while the engine thread is the slower of the two, the reader also evaluates the
+// pattern stages' conditions that depend on nothing but the event's payload, and
+// hands the results over with the event (Event::cond_*). The pattern runtime takes
+// a result from there instead of evaluating the condition again.
 //
 // Guarantees: a result is handed over only when evaluating the condition counted
 // no error (a type error, a failed regex match): any other condition, and any event

@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <utility>
 
 #include "daemon/replay_log.h"
 #include "daemon/replay_report.h"
@@ -268,15 +270,26 @@ TEST_CASE("log replay: reading in a thread of its own gives what reading in the 
     CHECK(a.reader_cpu_seconds == 0);
     REQUIRE(a.rule_stats.size() == 6);
     CHECK(a.rule_stats[3].counters.errors > 0);  // `label > 3` on "x"
-    for (uint32_t workers : {1u, 3u}) {
+    CHECK(a.batches == 0);
+    // The reader's conditions: always, never, and batch by batch as the engine keeps up.
+    for (auto [workers, conditions] : {std::pair{1u, std::optional<bool>{}}, {3u, std::optional<bool>{}},
+                                       {1u, std::optional<bool>{true}}, {3u, std::optional<bool>{true}},
+                                       {1u, std::optional<bool>{false}}, {3u, std::optional<bool>{false}}}) {
+        CAPTURE(workers);
+        CAPTURE(conditions.has_value() ? (*conditions ? "always" : "never") : "by batch");
         LogReplayOptions threaded;
         threaded.workers = workers;
         threaded.read_thread = true;
+        threaded.read_conditions = conditions;
         LogReplayResult b;
         REQUIRE(run_log_replay(*log, thread_rules(), streams(), threaded, b, &err));
         CHECK(b.read_threads);
         CHECK(b.engine_cpu_seconds > 0);
         CHECK(b.reader_cpu_seconds > 0);
+        CHECK(b.batches == 4 * 20);  // 5000 records a partition, 256 a batch
+        if (conditions == true) CHECK(b.condition_batches == b.batches);
+        if (conditions == false) CHECK(b.condition_batches == 0);
+        CHECK(b.condition_batches <= b.batches);
         CHECK(b.events == 20000);
         CHECK(b.events == a.events);
         CHECK(b.bad_records == a.bad_records);
