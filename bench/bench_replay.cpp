@@ -199,8 +199,13 @@ int main(int argc, char** argv) {
             rows.push_back({"  engine threads, per CPU second", n / res.engine_cpu_seconds, 0, scan_cpu});
             if (res.read_threads)
                 rows.push_back({"  reader threads, per CPU second", n / res.reader_cpu_seconds, 0, scan_cpu});
-            std::printf("  %u worker(s), %s: %llu events, %zu alerts, %.2f s\n", workers, how.c_str(),
+            std::printf("  %u worker(s), %s: %llu events, %zu alerts, %.2f s", workers, how.c_str(),
                         static_cast<unsigned long long>(res.events), res.briefs.size(), res.seconds);
+            if (res.read_threads)
+                std::printf(" (conditions read ahead in %llu of %llu batches)",
+                            static_cast<unsigned long long>(res.condition_batches),
+                            static_cast<unsigned long long>(res.batches));
+            std::printf("\n");
             if (workers == 1 && !c.read_thread)
                 for (const auto& s : res.rule_stats)
                     std::printf("    %-20s events %llu, matches %llu\n", s.rule.c_str(),
