@@ -266,9 +266,15 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
             std::string scratch;
             auto batch = handoff.empty_batch();
             auto conditions_now = [&] {
-                return has_conditions && o.read_conditions.value_or(handoff.queued() >= kQueued / 2);
+                if (!has_conditions) return false;
+                return o.read_conditions ? *o.read_conditions : handoff.queued() >= kQueued / 2;
             };
             bool conditions = conditions_now();
+            auto hand_over = [&] {
+                ++run.batches;
+                run.condition_batches += conditions;
+                handoff.put(std::move(batch));
+            };
             st = log.scan_time(run.id, o.from, o.to, 0, [&](const RecordView& r) {
                 if (!wanted(r)) return true;
                 ++batch->read;
@@ -282,19 +288,13 @@ void replay_partition(const EventLog& log, const RuleSetPtr& rules, const std::v
                     plan.read_numbers(parsed);
                 batch->add(r, parsed);
                 if (batch->records.size() == kBatch) {
-                    ++run.batches;
-                    run.condition_batches += conditions;
-                    handoff.put(std::move(batch));
+                    hand_over();
                     batch = handoff.empty_batch();
                     conditions = conditions_now();
                 }
                 return true;
             });
-            if (batch->read > 0) {
-                ++run.batches;
-                run.condition_batches += conditions;
-                handoff.put(std::move(batch));
-            }
+            if (batch->read > 0) hand_over();
             handoff.finish();
             run.reader_cpu = thread_cpu_seconds() - reader0;
         });
